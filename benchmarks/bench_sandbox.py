@@ -1,0 +1,92 @@
+"""Fresh interpreter per script vs the warm, locked-down sandbox pool.
+
+Renders every benign script in ``benchmarks/sandbox_corpus/`` (25 scientific
+figure types, two scripts each, 6x6 in saved at 100 dpi) two ways, both with
+``--workers`` scripts in flight at once (default 2, one per core here):
+
+* fresh:   ``python -I script.py`` in its own temporary cwd, one process each;
+* sandbox: ``SandboxResource(workers=N).render_many`` on an already warm pool
+  (its start-up is reported separately as ``sandbox_startup_s``).
+
+The two ways alternate over chunks of the corpus, so that load from anything
+else on the machine weighs on both alike rather than on whichever ran during it.
+
+The last line is JSON: n_scripts, fresh_per_s, sandbox_per_s, ratio (goal >= 8),
+identical (every PNG byte-identical between the two ways), workers,
+sandbox_startup_s, and the names of scripts that failed or differed.
+
+    .venv/bin/python benchmarks/bench_sandbox.py [--workers 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+CORPUS = Path(__file__).resolve().parent / "sandbox_corpus"
+sys.path.insert(0, str(REPO_ROOT))
+
+from scigen_dagster.resources.sandbox import SandboxResource  # noqa: E402
+
+
+def render_fresh(script: Path) -> bytes | None:
+    # Same backend the sandbox pins; everything else is matplotlib's defaults in both ways.
+    env = {**os.environ, "MPLBACKEND": "Agg"}
+    with tempfile.TemporaryDirectory() as cwd:
+        proc = subprocess.run([sys.executable, "-I", str(script)], cwd=cwd, env=env, capture_output=True, timeout=120)
+        png = Path(cwd, "figure.png")
+        return png.read_bytes() if proc.returncode == 0 and png.exists() else None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--chunks", type=int, default=4)
+    args = parser.parse_args()
+    scripts = sorted(CORPUS.glob("*.py"))
+    size = -(-len(scripts) // args.chunks)
+
+    fresh, boxed, fresh_s, sandbox_s = [], [], 0.0, 0.0
+    with ThreadPoolExecutor(args.workers) as pool, SandboxResource(workers=args.workers) as sandbox:
+        started = time.perf_counter()
+        layers = sandbox.active_layers()  # starts and warms the pool
+        startup_s = time.perf_counter() - started
+        render_fresh(scripts[0])  # untimed: warm the page cache for the fresh path too
+        for i in range(0, len(scripts), size):
+            chunk = scripts[i : i + size]
+            started = time.perf_counter()
+            fresh += pool.map(render_fresh, chunk)
+            fresh_s += time.perf_counter() - started
+            started = time.perf_counter()
+            boxed += sandbox.render_many([s.read_text() for s in chunk])
+            sandbox_s += time.perf_counter() - started
+
+    failed = [s.stem for s, f, b in zip(scripts, fresh, boxed) if f is None or not b.ok]
+    differ = [s.stem for s, f, b in zip(scripts, fresh, boxed) if f is not None and b.ok and f != b.png]
+    for s, b in zip(scripts, boxed):
+        print(f"{s.stem:36s} {b.status:9s} {b.seconds:6.3f}s  {b.width}x{b.height}  overlaps={b.overlapping_text_pairs}")
+    print(f"layers: {', '.join(k for k, v in layers.items() if v)}")
+    n = len(scripts)
+    print(json.dumps({
+        "n_scripts": n,
+        "fresh_per_s": round(n / fresh_s, 2),
+        "sandbox_per_s": round(n / sandbox_s, 2),
+        "ratio": round(fresh_s / sandbox_s, 2),
+        "identical": not failed and not differ,
+        "workers": args.workers,
+        "sandbox_startup_s": round(startup_s, 2),
+        "failed": failed,
+        "differ": differ,
+    }))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,22 @@
+import matplotlib.pyplot as plt
+import numpy as np
+
+x = np.linspace(-4, 4, 400)
+y = np.linspace(-4, 4, 400)
+X, Y = np.meshgrid(x, y)
+fig, ax = plt.subplots(figsize=(6, 6))
+ax.contour(X, Y, X**2 / 9 + Y**2 / 4, levels=[1], colors="tab:blue")
+ax.contour(X, Y, X**2 - Y**2, levels=[1], colors="tab:red")
+ax.plot(x, x**2 / 4 - 3, color="tab:green")
+ax.plot([np.sqrt(5), -np.sqrt(5)], [0, 0], "o", color="tab:blue")
+ax.axhline(0, color="k", lw=0.8)
+ax.axvline(0, color="k", lw=0.8)
+ax.text(2.2, 1.8, r"$\frac{x^2}{9}+\frac{y^2}{4}=1$", color="tab:blue", fontsize=12)
+ax.text(2.3, -1.2, r"$x^2-y^2=1$", color="tab:red", fontsize=12)
+ax.text(-3.8, 1.5, r"$y=\frac{x^2}{4}-3$", color="tab:green", fontsize=12)
+ax.set_xlim(-4, 4)
+ax.set_ylim(-4, 4)
+ax.set_aspect("equal")
+ax.grid(alpha=0.3)
+ax.set_title("Conic sections")
+fig.savefig("figure.png", dpi=100, bbox_inches="tight", metadata={"Software": "scigen-bench"})

@@ -1,0 +1,25 @@
+import matplotlib.pyplot as plt
+from matplotlib.patches import Arc
+import numpy as np
+
+n1, n2, t1 = 1.0, 1.5, np.radians(40)
+t2 = np.arcsin(n1 * np.sin(t1) / n2)
+fig, ax = plt.subplots(figsize=(6, 6))
+ax.axhspan(-3, 0, color="lightblue", alpha=0.5)
+ax.axhline(0, color="k")
+ax.axvline(0, color="gray", ls="--")
+ax.annotate("", xy=(0, 0), xytext=(-3 * np.sin(t1), 3 * np.cos(t1)), arrowprops=dict(arrowstyle="-|>", color="tab:red", lw=2))
+ax.annotate("", xy=(3 * np.sin(t2), -3 * np.cos(t2)), xytext=(0, 0), arrowprops=dict(arrowstyle="-|>", color="tab:red", lw=2))
+ax.annotate("", xy=(3 * np.sin(t1), 3 * np.cos(t1)), xytext=(0, 0), arrowprops=dict(arrowstyle="-|>", color="tab:red", lw=1, alpha=0.4))
+ax.add_patch(Arc((0, 0), 1.5, 1.5, theta1=90, theta2=90 + np.degrees(t1)))
+ax.add_patch(Arc((0, 0), 1.5, 1.5, theta1=270, theta2=270 + np.degrees(t2)))
+ax.text(-0.5, 0.9, r"$\theta_1$", fontsize=14)
+ax.text(0.15, -1.0, r"$\theta_2$", fontsize=14)
+ax.text(-2.8, 0.2, "air  n = 1.0")
+ax.text(-2.8, -0.4, "glass  n = 1.5")
+ax.text(0.5, 2.6, r"$n_1\sin\theta_1 = n_2\sin\theta_2$", fontsize=13)
+ax.set_xlim(-3, 3)
+ax.set_ylim(-3, 3)
+ax.set_aspect("equal")
+ax.axis("off")
+fig.savefig("figure.png", dpi=100, bbox_inches="tight", metadata={"Software": "scigen-bench"})

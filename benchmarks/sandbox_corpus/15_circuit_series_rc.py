@@ -1,0 +1,27 @@
+import matplotlib.pyplot as plt
+import numpy as np
+
+fig, ax = plt.subplots(figsize=(6, 6))
+def resistor(x0, x1, y):
+    xs = np.linspace(x0, x1, 13)
+    ys = y + 0.15 * np.array([0, 1, -1] * 4 + [0])
+    ax.plot(xs, ys, "k", lw=2)
+ax.plot([0, 0, 1.5], [0, 3, 3], "k", lw=2)
+resistor(1.5, 3.0, 3)
+ax.plot([3.0, 4.5, 4.5, 4.5], [3, 3, 3, 1.65], "k", lw=2)
+ax.plot([4.1, 4.9], [1.65, 1.65], "k", lw=3)
+ax.plot([4.1, 4.9], [1.35, 1.35], "k", lw=3)
+ax.plot([4.5, 4.5, 0, 0], [1.35, 0, 0, 0], "k", lw=2)
+ax.plot([-0.4, 0.4], [1.7, 1.7], "k", lw=3)
+ax.plot([-0.2, 0.2], [1.3, 1.3], "k", lw=3)
+ax.plot([0, 0], [1.3, 1.7], color="w", lw=3)
+ax.text(-0.9, 1.4, "12 V", fontsize=12)
+ax.text(2.0, 3.35, "R = 2 kΩ", fontsize=12)
+ax.text(5.0, 1.45, "C = 100 µF", fontsize=12)
+ax.text(2.0, -0.6, r"$\tau = RC = 0.2\,$s", fontsize=13)
+ax.set_xlim(-1.5, 6.5)
+ax.set_ylim(-1, 4)
+ax.set_aspect("equal")
+ax.axis("off")
+ax.set_title("Series RC circuit")
+fig.savefig("figure.png", dpi=100, bbox_inches="tight", metadata={"Software": "scigen-bench"})

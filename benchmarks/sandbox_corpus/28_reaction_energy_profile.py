@@ -1,0 +1,21 @@
+import matplotlib.pyplot as plt
+import numpy as np
+
+x = np.linspace(0, 10, 400)
+uncat = 2 + 6 * np.exp(-((x - 5) ** 2) / 2) - 1.5 / (1 + np.exp(-(x - 5)))
+cat = 2 + 3.5 * np.exp(-((x - 5) ** 2) / 2) - 1.5 / (1 + np.exp(-(x - 5)))
+fig, ax = plt.subplots(figsize=(6, 6))
+ax.plot(x, uncat, "tab:red", lw=2, label="uncatalysed")
+ax.plot(x, cat, "tab:blue", lw=2, ls="--", label="catalysed")
+ax.annotate("", xy=(5, uncat.max()), xytext=(5, 2), arrowprops=dict(arrowstyle="<->"))
+ax.text(5.15, 4.5, "$E_a$", fontsize=14)
+ax.annotate("", xy=(9.3, 0.5), xytext=(9.3, 2), arrowprops=dict(arrowstyle="<->", color="tab:green"))
+ax.text(9.45, 1.1, r"$\Delta H<0$", color="tab:green")
+ax.text(0.3, 2.2, "reactants")
+ax.text(8.0, 0.7, "products")
+ax.set_xticks([])
+ax.set_xlabel("reaction coordinate")
+ax.set_ylabel("potential energy (kJ/mol)")
+ax.legend()
+ax.set_title("Energy profile of an exothermic reaction")
+fig.savefig("figure.png", dpi=100, bbox_inches="tight", metadata={"Software": "scigen-bench"})

@@ -1,0 +1,295 @@
+"""Per-model assets, built by a factory over the model registry: every model gets its
+own images/<m>, judge_scores/<m>, iv_results/<m> and reference_metrics/<m>, so the
+lineage shows each model's image set, scores and results side by side."""
+
+
+import json
+import os
+from pathlib import Path
+
+import dagster as dg
+import numpy as np
+import pandas as pd
+
+from .. import evaluation, generation, taxonomy
+from ..offline import imgcoder_rules, quantities
+from ..offline import ocr as ocr_backend
+from ..registry import ModelSpec
+from ..resources.storage import StorageResource, fingerprint
+from .common import (
+    OWNERS,
+    build_or_reuse,
+    code_hash,
+    counts_md,
+    partition_keys,
+    partitions_md,
+    preview,
+)
+
+GPU_POOL = "gpu"
+INCEPTION_ENV = "SCIGEN_INCEPTION_WEIGHTS"
+
+
+def diffusion_resource_key(spec: ModelSpec) -> str:
+    return f"diffusion_{spec.name}"
+
+
+def image_asset(spec: ModelSpec) -> dg.AssetsDefinition:
+    name = f"images/{spec.name}"
+    is_code = spec.kind == "imgcoder"
+    resource_keys = {"storage", "sandbox"} if is_code else {"storage", diffusion_resource_key(spec)}
+
+    @dg.asset(
+        key=["images", spec.name],
+        deps=["benchmark_items"],
+        partitions_def=taxonomy.image_type_partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        group_name="generation",
+        kinds={"python", "matplotlib"} if is_code else {"pytorch", "diffusers"},
+        owners=OWNERS,
+        required_resource_keys=resource_keys,
+        pool=None if is_code else GPU_POOL,
+        description=(
+            f"Figures of {spec.label}: one row per problem with status (ok / failed, with the reason), "
+            "the content hash and path of the PNG"
+            + (", and the four-part plan, the code, attempts and execution log." if is_code
+               else ", the prompt and the seed.")
+        ),
+        metadata={"model": spec.model_dump()},
+    )
+    def _images(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        storage: StorageResource = context.resources.storage
+        modules = (generation, imgcoder_rules, quantities) if is_code else (generation,)
+        outcomes = []
+        for key in partition_keys(context):
+            fp = fingerprint(storage.table_sha("benchmark_items", key), spec.config_for_fingerprint(), code_hash(*modules))
+
+            def compute(key=key):
+                items = storage.read_table("benchmark_items", key)
+                if is_code:
+                    return generation.render_imgcoder(items, spec, context.resources.sandbox, storage)
+                return generation.render_diffusers(items, spec, getattr(context.resources, diffusion_resource_key(spec)), storage)
+
+            outcome = build_or_reuse(storage, name, key, fp, compute)
+            context.log.info(f"{name}[{key}]: {len(outcome.frame)} rows{' (reused)' if outcome.reused else ''}")
+            outcomes.append(outcome)
+        frame = pd.concat([o.frame for o in outcomes], ignore_index=True)
+        ok = frame["status"] == "ok"
+        metadata = {
+            "dagster/row_count": len(frame),
+            "ok": int(ok.sum()),
+            "failed": int((frame["status"] == "failed").sum()),
+            "success_rate": float(ok.mean()) if len(frame) else 0.0,
+            "failures_by_reason": counts_md(frame.loc[~ok, "reason"].str.split(":").str[0], "reason"),
+            "partitions": partitions_md(outcomes, lambda f: {"ok": int((f["status"] == "ok").sum())}),
+            "reused_partitions": sum(o.reused for o in outcomes),
+            "sample_images": dg.MetadataValue.json(
+                [storage.path(p) for p in frame.loc[ok, "image_path"].head(6)]),
+            "preview": preview(frame, ["problem_id", "status", "attempts", "reason", "image_path"]),
+        }
+        if is_code and len(frame):
+            metadata["first_try_success_rate"] = float((ok & (frame["attempts"] == 1)).mean())
+            metadata["repairs"] = int((frame["attempts"] > 1).sum())
+            metadata["mean_render_seconds"] = float(frame["render_seconds"].mean())
+        return dg.MaterializeResult(metadata=metadata)
+
+    return _images
+
+
+def _items_and_images(storage: StorageResource, spec: ModelSpec, key: str) -> tuple[pd.DataFrame, dict]:
+    items = storage.read_table("benchmark_items", key)
+    images = storage.read_table(f"images/{spec.name}", key)
+    return items, {r.problem_id: r for r in images.itertuples(index=False)}
+
+
+def judge_asset(spec: ModelSpec) -> dg.AssetsDefinition:
+    name = f"judge_scores/{spec.name}"
+
+    @dg.asset(
+        key=["judge_scores", spec.name],
+        deps=["benchmark_items", ["images", spec.name]],
+        partitions_def=taxonomy.image_type_partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        group_name="evaluation",
+        kinds={"python"},
+        owners=OWNERS,
+        required_resource_keys={"storage", "ocr"},
+        description=(
+            f"Rubric scores of {spec.label}'s figures: Correctness_Fidelity, Layout_Precision, "
+            "Readability_Occlusion, Scientific_Plausibility, Expressiveness_Richness (integers 0-2). "
+            "A dimension the judge could not measure is missing, never 0."
+        ),
+    )
+    def _judge(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        storage: StorageResource = context.resources.storage
+        ocr = context.resources.ocr
+        outcomes = []
+        for key in partition_keys(context):
+            fp = fingerprint(storage.table_sha("benchmark_items", key), storage.table_sha(f"images/{spec.name}", key),
+                             evaluation.OFFLINE_JUDGE, code_hash(evaluation, quantities, ocr_backend))
+
+            def compute(key=key):
+                items, images = _items_and_images(storage, spec, key)
+                rows = []
+                for item in items.itertuples(index=False):
+                    image = images.get(item.problem_id)
+                    texts = None
+                    if image is not None and image.status == "ok":
+                        texts = ocr.texts(ocr.tokens(storage, image.image_sha256, image.image_path))
+                        if image.text_labels_json:  # code-rendered figures also report their text artists
+                            texts = texts + json.loads(image.text_labels_json)
+                    row = evaluation.offline_judge_row(item.question, image if image is not None else _MISSING, texts)
+                    rows.append({"problem_id": item.problem_id, "model": spec.name, "judge": evaluation.OFFLINE_JUDGE, **row})
+                frame = pd.DataFrame(rows, columns=["problem_id", "model", "judge", *evaluation.JUDGE_DIMENSIONS,
+                                                    "judge_status", "label_recall", "missing_labels", "not_measured"])
+                for d in evaluation.JUDGE_DIMENSIONS:
+                    frame[d] = frame[d].astype("Int64")
+                return frame
+
+            outcomes.append(build_or_reuse(storage, name, key, fp, compute))
+        frame = pd.concat([o.frame for o in outcomes], ignore_index=True)
+        means = {d: (None if frame[d].isna().all() else round(float(frame[d].mean()), 3)) for d in evaluation.JUDGE_DIMENSIONS}
+        return dg.MaterializeResult(metadata={
+            "dagster/row_count": len(frame),
+            "judge": evaluation.OFFLINE_JUDGE,
+            "means": dg.MetadataValue.json({d: (m if m is not None else "not measured") for d, m in means.items()}),
+            "judge_status": counts_md(frame["judge_status"], "judge_status"),
+            "failure_rate": float((frame["judge_status"] != "ok").mean()) if len(frame) else 0.0,
+            "reused_partitions": sum(o.reused for o in outcomes),
+            "preview": preview(frame, ["problem_id", *evaluation.JUDGE_DIMENSIONS[:3], "label_recall"]),
+        })
+
+    return _judge
+
+
+class _Missing:
+    status = "missing"
+    overlapping_text_pairs = None
+
+
+_MISSING = _Missing()
+
+
+def iv_asset(spec: ModelSpec) -> dg.AssetsDefinition:
+    name = f"iv_results/{spec.name}"
+
+    @dg.asset(
+        key=["iv_results", spec.name],
+        deps=["benchmark_items", ["images", spec.name]],
+        partitions_def=taxonomy.image_type_partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        group_name="evaluation",
+        kinds={"python"},
+        owners=OWNERS,
+        required_resource_keys={"storage", "ocr"},
+        description=(
+            f"Inverse validation of {spec.label}: every quiz answered from the image alone (options "
+            "shuffled with a fixed seed per quiz); an image is faithful when all its quizzes are right. "
+            "R_inv = faithful images / attempted problems; a missing or failed image is not faithful."
+        ),
+    )
+    def _iv(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        storage: StorageResource = context.resources.storage
+        ocr = context.resources.ocr
+        outcomes = []
+        for key in partition_keys(context):
+            fp = fingerprint(storage.table_sha("benchmark_items", key), storage.table_sha(f"images/{spec.name}", key),
+                             ocr.describe(), code_hash(evaluation, ocr_backend))
+
+            def compute(key=key):
+                items, images = _items_and_images(storage, spec, key)
+                rows = []
+                for item in items.itertuples(index=False):
+                    image = images.get(item.problem_id)
+                    answer = None
+                    if image is not None and image.status == "ok":
+                        tokens = ocr.tokens(storage, image.image_sha256, image.image_path)
+                        answer = lambda q, opts, tokens=tokens: ocr.answer(tokens, q, opts)  # noqa: E731
+                    rows += evaluation.iv_rows(item, image, spec.name, answer, "offline:ocr-match")
+                return pd.DataFrame(rows, columns=evaluation.IV_COLUMNS)
+
+            outcomes.append(build_or_reuse(storage, name, key, fp, compute))
+        frame = pd.concat([o.frame for o in outcomes], ignore_index=True)
+        per_image = evaluation.per_image_faithfulness(frame)
+        r = evaluation.r_inv(frame)
+        r_orig = evaluation.r_inv(frame, exclude_failed=True)
+        return dg.MaterializeResult(metadata={
+            "dagster/row_count": len(frame),
+            "images": len(per_image),
+            "R_inv": r if r is not None else "not measured",
+            "R_inv_excluding_failed_images (original rule)": r_orig if r_orig is not None else "not measured",
+            "question_accuracy": float(frame["correct"].mean()) if len(frame) else "not measured",
+            "abstained": int(frame["abstained"].sum()),
+            "partitions": partitions_md(outcomes, lambda f: {"R_inv": evaluation.r_inv(f)}),
+            "reused_partitions": sum(o.reused for o in outcomes),
+        })
+
+    return _iv
+
+
+REFERENCE_COLUMNS = ["problem_id", "model", "image_type", "status", "psnr", "ssim", "hf_ratio_generated", "hf_ratio_real"]
+
+
+def reference_metrics_table(storage: StorageResource, spec: ModelSpec) -> pd.DataFrame:
+    rows = []
+    for key in taxonomy.PARTITION_KEYS:
+        if not storage.exists(storage.table_rel(f"images/{spec.name}", key)):
+            continue
+        items, images = _items_and_images(storage, spec, key)
+        for item in items[items["reference_image"] != ""].itertuples(index=False):
+            image = images.get(item.problem_id)
+            row = {"problem_id": item.problem_id, "model": spec.name, "image_type": item.image_type,
+                   "status": "no_image", "psnr": None, "ssim": None, "hf_ratio_generated": None, "hf_ratio_real": None}
+            if image is not None and image.status == "ok":
+                generated = evaluation.load_rgb(storage.read_bytes(image.image_path))
+                real = evaluation.resize_to(evaluation.load_rgb(item.reference_image), generated.shape[:2])
+                row.update(status="ok", psnr=evaluation.psnr(generated, real), ssim=evaluation.ssim(generated, real),
+                           hf_ratio_generated=evaluation.high_frequency_ratio(generated),
+                           hf_ratio_real=evaluation.high_frequency_ratio(real))
+            rows.append(row)
+    return pd.DataFrame(rows, columns=REFERENCE_COLUMNS)
+
+
+def reference_asset(spec: ModelSpec) -> dg.AssetsDefinition:
+    name = f"reference_metrics/{spec.name}"
+
+    @dg.asset(
+        key=["reference_metrics", spec.name],
+        deps=["benchmark_items", ["images", spec.name]],
+        group_name="evaluation",
+        kinds={"python"},
+        owners=OWNERS,
+        required_resource_keys={"storage"},
+        description=(
+            f"{spec.label} against real reference figures (SeePhys-style items): PSNR and SSIM "
+            "(RGB, the real figure resized bicubic to the generated size, data range 255, window 3), "
+            "the high-frequency spectral energy ratio, and FID when Inception weights are configured."
+        ),
+    )
+    def _reference(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        storage: StorageResource = context.resources.storage
+        shas = [storage.table_sha(a, k) for k in taxonomy.PARTITION_KEYS for a in ("benchmark_items", f"images/{spec.name}")]
+        fp = fingerprint(shas, code_hash(evaluation))
+        out = build_or_reuse(storage, name, None, fp, lambda: reference_metrics_table(storage, spec))
+        frame = out.frame
+        ok = frame[frame["status"] == "ok"]
+        weights = os.environ.get(INCEPTION_ENV, "")
+        fid_status = ("not computed: no reference figures" if ok.empty else
+                      "not computed: no Inception weights configured (set SCIGEN_INCEPTION_WEIGHTS to a local file)"
+                      if not (weights and Path(weights).exists()) else "not computed: FID lands with the evaluation issue")
+        return dg.MaterializeResult(metadata={
+            "dagster/row_count": len(frame),
+            "reference_pairs": len(ok),
+            "psnr_mean": float(ok["psnr"].replace(np.inf, np.nan).mean()) if len(ok) else "not measured",
+            "ssim_mean": float(ok["ssim"].mean()) if len(ok) else "not measured",
+            "hf_ratio_generated_over_real": float(ok["hf_ratio_generated"].mean() / ok["hf_ratio_real"].mean())
+            if len(ok) and ok["hf_ratio_real"].mean() > 0 else "not measured",
+            "fid": fid_status,
+            "reused": out.reused,
+        })
+
+    return _reference
+
+
+def model_assets(spec: ModelSpec) -> list[dg.AssetsDefinition]:
+    return [image_asset(spec), judge_asset(spec), iv_asset(spec), reference_asset(spec)]

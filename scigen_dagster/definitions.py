@@ -1,0 +1,53 @@
+"""The one Definitions object of the scigen-dagster code location."""
+
+from __future__ import annotations
+
+import os
+
+import dagster as dg
+
+from . import taxonomy
+from .assets.models import diffusion_resource_key, model_assets
+from .assets.problems import benchmark_items, corpus, taxonomy_labels, visualizable_problems
+from .assets.reporting import finetune_asset, leaderboard_asset
+from .registry import ModelSpec, load_registry
+from .resources.corpus import CorpusResource
+from .resources.diffusion import DiffusionResource
+from .resources.offline import OcrResource, TaxonomyClassifierResource
+from .resources.sandbox import SandboxResource
+from .resources.storage import StorageResource
+
+STORE_ENV = "SCIGEN_STORE"
+DEFAULT_STORE = ".scigen/store"
+
+
+def diffusion_resource(spec: ModelSpec) -> DiffusionResource:
+    return DiffusionResource(
+        model=spec.model, steps=spec.steps, guidance_scale=spec.guidance_scale, width=spec.width,
+        height=spec.height, batch_size=spec.batch_size, device=spec.device, dtype=spec.dtype,
+        cpu_offload=spec.cpu_offload, attention_slicing=spec.attention_slicing,
+        prompt_template=spec.prompt_template,
+    )
+
+
+def build_definitions(models: list[ModelSpec] | None = None, store_root: str | None = None) -> dg.Definitions:
+    models = load_registry() if models is None else models
+    per_model = [a for spec in models for a in model_assets(spec)]
+    assets = [corpus, visualizable_problems, taxonomy_labels, benchmark_items, *per_model,
+              leaderboard_asset(models), finetune_asset(models)]
+    resources = {
+        "storage": StorageResource(root=store_root or os.environ.get(STORE_ENV, DEFAULT_STORE)),
+        "corpus_sources": CorpusResource(),
+        "classifier": TaxonomyClassifierResource(),
+        "ocr": OcrResource(),
+        "sandbox": SandboxResource(),
+        **{diffusion_resource_key(s): diffusion_resource(s) for s in models if s.kind == "diffusers"},
+    }
+    everything = dg.define_asset_job(
+        "scigen_all", selection=dg.AssetSelection.all(), partitions_def=taxonomy.image_type_partitions,
+        description="Every asset; launch it with a partition range to run many image types in one run.",
+    )
+    return dg.Definitions(assets=assets, resources=resources, jobs=[everything])
+
+
+defs = build_definitions()

@@ -1,0 +1,210 @@
+"""Evaluation logic free of Dagster: the offline judge proxy, inverse validation,
+reference metrics (PSNR / SSIM / spectral energy) and the aggregates of the leaderboard.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import random
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import pandas as pd
+from PIL import Image
+from scipy.ndimage import uniform_filter
+
+from .offline.quantities import extract_quantities
+
+JUDGE_DIMENSIONS = (
+    "Correctness_Fidelity",
+    "Layout_Precision",
+    "Readability_Occlusion",
+    "Scientific_Plausibility",
+    "Expressiveness_Richness",
+)
+OFFLINE_JUDGE = "offline-proxy:v1"
+NOT_MEASURED_OFFLINE = ("Layout_Precision", "Scientific_Plausibility", "Expressiveness_Richness")
+
+# ---------------------------------------------------------------------------- text ---
+
+
+def normalise_text(text: str) -> str:
+    text = text.lower().replace("\u2212", "-").replace("×", "x")
+    return "".join(ch for ch in text if ch.isalnum() or ch in ".-=%°")
+
+
+def label_recall(question: str, image_texts: Sequence[str]) -> tuple[float | None, list[str]]:
+    """Share of the problem's given values whose number (and unit) the image shows.
+
+    None when the problem states no given value, so the proxy has nothing to check.
+    """
+    wanted = [q for q in extract_quantities(question) if q.value]
+    if not wanted:
+        return None, []
+    haystack = normalise_text(" ".join(image_texts))
+    missing = [q.label() for q in wanted if normalise_text(f"{q.value}{q.unit}") not in haystack
+               and normalise_text(q.value) not in haystack]
+    return 1 - len(missing) / len(wanted), missing
+
+
+def _band(value: float, high: float, low: float) -> int:
+    return 2 if value >= high else 1 if value >= low else 0
+
+
+def offline_judge_row(question: str, image_row: Any, image_texts: Sequence[str] | None) -> dict[str, Any]:
+    """Scores only what can be measured honestly without a vision-language judge.
+
+    Correctness & Fidelity: recall of the given values in the image's text (OCR).
+    Readability & Occlusion: overlapping text artists, known for code-rendered figures.
+    The other three dimensions need a judge model and stay missing ("not measured").
+    """
+    scores: dict[str, Any] = {d: None for d in JUDGE_DIMENSIONS}
+    if image_row.status != "ok":
+        return scores | {"judge_status": "no_image", "label_recall": None, "missing_labels": "[]",
+                         "not_measured": ",".join(JUDGE_DIMENSIONS)}
+    recall, missing = label_recall(question, image_texts or [])
+    if recall is not None:
+        scores["Correctness_Fidelity"] = _band(recall, 0.9, 0.5)
+    overlaps = image_row.overlapping_text_pairs
+    if overlaps is not None and not pd.isna(overlaps):
+        scores["Readability_Occlusion"] = 2 if overlaps == 0 else 1 if overlaps <= 2 else 0
+    not_measured = [d for d in JUDGE_DIMENSIONS if scores[d] is None]
+    return scores | {
+        "judge_status": "ok",
+        "label_recall": None if recall is None else round(recall, 4),
+        "missing_labels": json.dumps(missing, ensure_ascii=False),
+        "not_measured": ",".join(not_measured),
+    }
+
+
+# ---------------------------------------------------------------- inverse validation ---
+
+
+def quiz_rng(problem_id: str, quiz_index: int) -> random.Random:
+    digest = hashlib.sha256(f"{problem_id}\x1f{quiz_index}".encode()).digest()
+    return random.Random(int.from_bytes(digest[:8], "big"))
+
+
+def shuffle_options(options: dict[str, str], problem_id: str, quiz_index: int) -> tuple[dict[str, str], dict[str, str]]:
+    """Shuffle option texts over the letters with a seed fixed per quiz.
+
+    Returns (shown options, shown letter -> original letter), so that a letter bias of
+    the answerer or of the released answer key cannot score.
+    """
+    letters = sorted(options)
+    order = letters[:]
+    quiz_rng(problem_id, quiz_index).shuffle(order)
+    shown = {new: options[old] for new, old in zip(letters, order)}
+    back = dict(zip(letters, order))
+    return shown, back
+
+
+IV_COLUMNS = [
+    "problem_id", "model", "quiz_index", "image_status", "question", "shown_options_json",
+    "chosen_letter", "correct_letter", "correct", "abstained", "answerer", "evidence",
+]
+
+
+def iv_rows(
+    item: Any, image_row: Any, model: str, answer: Callable[[str, dict[str, str]], tuple[str | None, str]] | None,
+    answerer_name: str,
+) -> list[dict[str, Any]]:
+    """One row per quiz; ``answer(question, shown_options)`` sees only the image (bound
+    inside the callable) and returns (shown letter or None, evidence)."""
+    rows = []
+    for i, quiz in enumerate(json.loads(item.quizzes_json)):
+        shown, back = shuffle_options(quiz["options"], item.problem_id, i)
+        row = {
+            "problem_id": item.problem_id, "model": model, "quiz_index": i,
+            "image_status": image_row.status if image_row is not None else "missing",
+            "question": quiz["question"], "shown_options_json": json.dumps(shown, ensure_ascii=False),
+            "chosen_letter": None, "correct_letter": quiz["correct_option"], "correct": False,
+            "abstained": True, "answerer": answerer_name, "evidence": "",
+        }
+        if answer is not None and row["image_status"] == "ok":
+            letter, evidence = answer(quiz["question"], shown)
+            chosen = back[letter] if letter else None
+            row.update(chosen_letter=chosen, correct=chosen == quiz["correct_option"],
+                       abstained=letter is None, evidence=evidence[:300])
+        rows.append(row)
+    return rows
+
+
+def per_image_faithfulness(iv: pd.DataFrame, exclude_failed: bool = False) -> pd.DataFrame:
+    """Per (model, problem): faithful when every quiz is right.
+
+    A missing or failed image counts as not faithful (our rule). ``exclude_failed`` gives
+    the original study's rule, which leaves never-rendered images out of the denominator.
+    """
+    if iv.empty:
+        return pd.DataFrame(columns=["model", "problem_id", "faithful", "image_ok", "quizzes", "correct"])
+    g = iv.groupby(["model", "problem_id"], sort=True)
+    out = g.agg(quizzes=("correct", "size"), correct=("correct", "sum"),
+                image_ok=("image_status", lambda s: bool((s == "ok").all()))).reset_index()
+    out["faithful"] = (out["correct"] == out["quizzes"]) & out["image_ok"]
+    if exclude_failed:
+        out = out[out["image_ok"]]
+    return out
+
+
+def r_inv(iv: pd.DataFrame, exclude_failed: bool = False) -> float | None:
+    per = per_image_faithfulness(iv, exclude_failed)
+    return float(per["faithful"].mean()) if len(per) else None
+
+
+# ---------------------------------------------------------------- reference metrics ---
+
+
+def load_rgb(data: bytes | str) -> np.ndarray:
+    image = Image.open(io.BytesIO(data) if isinstance(data, bytes) else data)
+    if image.mode in ("RGBA", "LA", "P"):
+        image = image.convert("RGBA")
+        white = Image.new("RGBA", image.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(white, image)  # transparent figures sit on paper white
+    return np.asarray(image.convert("RGB"), dtype=np.float64)
+
+
+def resize_to(reference: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """The real figure resized (bicubic) to the generated image's size, as in the study."""
+    img = Image.fromarray(np.clip(reference, 0, 255).astype(np.uint8))
+    return np.asarray(img.resize((shape[1], shape[0]), Image.BICUBIC), dtype=np.float64)
+
+
+def psnr(a: np.ndarray, b: np.ndarray, data_range: float = 255.0) -> float:
+    mse = float(np.mean((a - b) ** 2))
+    return float("inf") if mse == 0 else 10 * np.log10(data_range**2 / mse)
+
+
+def ssim(a: np.ndarray, b: np.ndarray, win: int = 3, data_range: float = 255.0) -> float:
+    """Mean SSIM over channels with a uniform window (the study uses window 3).
+
+    Follows the usual definition: sample covariances, K1 = 0.01, K2 = 0.03, and the mean
+    taken away from a border of half a window.
+    """
+    c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
+    cov_norm = win * win / (win * win - 1)
+    values = []
+    for ch in range(a.shape[2]):
+        x, y = a[..., ch], b[..., ch]
+        ux, uy = uniform_filter(x, win), uniform_filter(y, win)
+        vx = cov_norm * (uniform_filter(x * x, win) - ux * ux)
+        vy = cov_norm * (uniform_filter(y * y, win) - uy * uy)
+        vxy = cov_norm * (uniform_filter(x * y, win) - ux * uy)
+        s = ((2 * ux * uy + c1) * (2 * vxy + c2)) / ((ux**2 + uy**2 + c1) * (vx + vy + c2))
+        pad = (win - 1) // 2
+        values.append(s[pad:-pad or None, pad:-pad or None].mean())
+    return float(np.mean(values))
+
+
+def high_frequency_ratio(rgb: np.ndarray, cutoff: float = 0.25) -> float:
+    """Share of spectral power above ``cutoff`` x Nyquist (radially) in the grey image."""
+    grey = rgb.mean(axis=2)
+    grey = grey - grey.mean()
+    power = np.abs(np.fft.fftshift(np.fft.fft2(grey))) ** 2
+    h, w = grey.shape
+    yy, xx = np.mgrid[-(h // 2):h - h // 2, -(w // 2):w - w // 2]
+    radius = np.sqrt((yy / (h / 2)) ** 2 + (xx / (w / 2)) ** 2)
+    total = power.sum()
+    return float(power[radius > cutoff].sum() / total) if total > 0 else 0.0

@@ -1,0 +1,109 @@
+"""Image generation logic, free of Dagster: ImgCoder (plan -> code -> sandbox, with
+repair) and pixel models (diffusers). Each returns one row per problem."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from typing import Any
+
+import pandas as pd
+from PIL import Image
+
+from .offline import imgcoder_rules
+from .registry import ModelSpec
+from .resources.storage import StorageResource
+
+IMAGE_COLUMNS = [
+    "problem_id", "model", "status", "reason", "image_sha256", "image_path", "width", "height",
+    "attempts", "plan_json", "code", "exec_log", "render_seconds", "text_labels_json",
+    "overlapping_text_pairs", "prompt", "seed", "note",
+]
+
+
+def item_dict(row: Any) -> dict[str, Any]:
+    return {
+        "problem_id": row.problem_id,
+        "question": row.question,
+        "answer": row.answer,
+        "image_type": row.image_type,
+        "elements": json.loads(row.elements_json),
+        "quizzes": json.loads(row.quizzes_json),
+    }
+
+
+def _base_row(problem_id: str, spec: ModelSpec) -> dict[str, Any]:
+    return {c: None for c in IMAGE_COLUMNS} | {
+        "problem_id": problem_id, "model": spec.name, "reason": "", "attempts": 0,
+        "plan_json": "", "code": "", "exec_log": "", "text_labels_json": "[]",
+        "overlapping_text_pairs": None, "prompt": "", "note": "",
+    }
+
+
+def render_imgcoder(items: pd.DataFrame, spec: ModelSpec, sandbox, storage: StorageResource) -> pd.DataFrame:
+    """Plan and render every item; a failed render goes back to the planner with its
+    error (up to ``spec.max_attempts``), and the final status is recorded."""
+    if spec.planner != "offline:rules":
+        raise ValueError(
+            f"model {spec.name!r}: planner {spec.planner!r} needs the LLM model-access layer, "
+            "which this build does not have yet; use planner: offline:rules"
+        )
+    rows = {r.problem_id: _base_row(r.problem_id, spec) for r in items.itertuples(index=False)}
+    pending = {r.problem_id: (item_dict(r), None) for r in items.itertuples(index=False)}
+    for attempt in range(1, spec.max_attempts + 1):
+        if not pending:
+            break
+        plans = {pid: imgcoder_rules.plan_figure(item, repair_hint=hint) for pid, (item, hint) in pending.items()}
+        results = sandbox.render_many([p.code for p in plans.values()])
+        retry = {}
+        for (pid, plan), res in zip(plans.items(), results):
+            row = rows[pid]
+            row.update(
+                attempts=attempt,
+                plan_json=json.dumps(plan.sections, ensure_ascii=False),
+                code=plan.code,
+                exec_log=(row["exec_log"] + f"--- attempt {attempt}: {res.status}\n{res.error}\n{res.log}")[-4000:],
+                render_seconds=round(res.seconds, 4),
+            )
+            if res.status == "ok":
+                sha, rel = storage.put_png(res.png)
+                row.update(
+                    status="ok", reason="", image_sha256=sha, image_path=rel, width=res.width, height=res.height,
+                    text_labels_json=json.dumps(list(res.text_labels), ensure_ascii=False),
+                    overlapping_text_pairs=int(res.overlapping_text_pairs),
+                )
+            else:
+                row.update(status="failed", reason=f"{res.status}: {res.error}".strip()[:500])
+                retry[pid] = (pending[pid][0], res.error or res.status)
+        pending = retry
+    return pd.DataFrame(list(rows.values()), columns=IMAGE_COLUMNS)
+
+
+def render_diffusers(items: pd.DataFrame, spec: ModelSpec, diffusion, storage: StorageResource) -> pd.DataFrame:
+    from .resources.diffusion import seed_for
+
+    rows, prompts, seeds = [], [], []
+    for r in items.itertuples(index=False):
+        row = _base_row(r.problem_id, spec)
+        row["prompt"] = spec.prompt_template.format(question=r.question)
+        row["seed"] = seed_for(r.problem_id, spec.seed)
+        rows.append(row)
+        prompts.append(row["prompt"])
+        seeds.append(row["seed"])
+    if not rows:
+        return pd.DataFrame(columns=IMAGE_COLUMNS)
+    start = time.perf_counter()
+    try:
+        images = diffusion.generate(prompts, seeds)
+    except Exception as exc:  # a failed batch stays in the table with its reason
+        for row in rows:
+            row.update(status="failed", reason=f"generation error: {type(exc).__name__}: {exc}"[:500], attempts=1)
+        return pd.DataFrame(rows, columns=IMAGE_COLUMNS)
+    per_image = (time.perf_counter() - start) / len(rows)
+    for row, image in zip(rows, images):
+        sha, rel = storage.put_png(image.png)
+        width, height = Image.open(io.BytesIO(image.png)).size
+        row.update(status="ok", image_sha256=sha, image_path=rel, width=width, height=height,
+                   attempts=1, render_seconds=round(per_image, 4), note=image.note)
+    return pd.DataFrame(rows, columns=IMAGE_COLUMNS)

@@ -1,0 +1,79 @@
+"""The model registry: which models the graph compares, read from a YAML file."""
+
+from __future__ import annotations
+
+import os
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+REGISTRY_ENV = "SCIGEN_MODELS"
+
+
+class RegistryError(ValueError):
+    pass
+
+
+class ModelSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    kind: Literal["imgcoder", "diffusers"]
+    display_name: str = ""
+    enabled: bool = True
+    # imgcoder
+    planner: str = "offline:rules"
+    max_attempts: int = Field(default=2, ge=1, le=5)
+    # diffusers
+    model: str = "builtin:tiny-sd"
+    steps: int = Field(default=8, ge=1)
+    guidance_scale: float = 5.0
+    width: int = Field(default=128, ge=16)
+    height: int = Field(default=128, ge=16)
+    batch_size: int = Field(default=8, ge=1)
+    device: str = "auto"
+    dtype: str = "auto"
+    cpu_offload: bool = False
+    attention_slicing: bool = False
+    prompt_template: str = "{question}"
+    seed: int = 0
+
+    @property
+    def label(self) -> str:
+        return self.display_name or self.name
+
+    def config_for_fingerprint(self) -> dict[str, Any]:
+        return self.model_dump(exclude={"display_name", "enabled"})
+
+
+def registry_path() -> Path | None:
+    value = os.environ.get(REGISTRY_ENV)
+    return Path(value) if value else None
+
+
+def load_registry(path: str | Path | None = None) -> list[ModelSpec]:
+    """The enabled models of the registry at ``path`` ($SCIGEN_MODELS, else the default)."""
+    path = path or registry_path()
+    if path is None:
+        text = (resources.files("scigen_dagster") / "registry" / "models.yaml").read_text()
+        where = "the default registry"
+    else:
+        try:
+            text = Path(path).read_text()
+        except OSError as exc:
+            raise RegistryError(f"cannot read model registry {path}: {exc}; check ${REGISTRY_ENV}") from exc
+        where = str(path)
+    raw = yaml.safe_load(text) or {}
+    entries = raw.get("models")
+    if not isinstance(entries, dict) or not entries:
+        raise RegistryError(f"{where}: expected a non-empty mapping `models: {{<name>: {{kind: ...}}}}`")
+    specs = []
+    for name, body in entries.items():
+        try:
+            specs.append(ModelSpec(name=name, **(body or {})))
+        except ValidationError as exc:
+            raise RegistryError(f"{where}: model {name!r} is invalid:\n{exc}") from exc
+    return [s for s in specs if s.enabled]

@@ -1,0 +1,153 @@
+"""Leaderboard aggregation, plots and training exports, free of Dagster."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from . import evaluation, taxonomy  # noqa: E402
+
+METRICS = ["images", "image_success", "R_inv", "R_inv_orig", "question_acc",
+           *evaluation.JUDGE_DIMENSIONS, "psnr", "ssim", "fid"]
+
+
+def _summary(images: pd.DataFrame, judge: pd.DataFrame, iv: pd.DataFrame) -> dict:
+    def mean_or_none(series: pd.Series):
+        series = pd.to_numeric(series, errors="coerce").dropna()
+        return round(float(series.mean()), 4) if len(series) else None
+
+    return {
+        "images": len(images),
+        "image_success": mean_or_none(images["status"].eq("ok")) if len(images) else None,
+        "R_inv": evaluation.r_inv(iv) if len(iv) else None,
+        "R_inv_orig": evaluation.r_inv(iv, exclude_failed=True) if len(iv) else None,
+        "question_acc": mean_or_none(iv["correct"]) if len(iv) else None,
+        **{d: (mean_or_none(judge[d]) if len(judge) else None) for d in evaluation.JUDGE_DIMENSIONS},
+    }
+
+
+def leaderboard_frame(tables: dict[str, dict[str, pd.DataFrame]], labels: dict[str, str]) -> pd.DataFrame:
+    """Long table: one row per (scope, group, model) with every metric; missing = None."""
+    rows = []
+    for model, t in tables.items():
+        images, judge, iv, ref = t["images"], t["judge_scores"], t["iv_results"], t["reference_metrics"]
+        ok_ref = ref[ref["status"] == "ok"] if len(ref) else ref
+        overall = _summary(images, judge, iv) | {
+            "psnr": round(float(ok_ref["psnr"].replace(np.inf, np.nan).mean()), 4) if len(ok_ref) else None,
+            "ssim": round(float(ok_ref["ssim"].mean()), 4) if len(ok_ref) else None,
+            "fid": None,  # computed only with configured Inception weights (see reference_metrics)
+        }
+        rows.append({"scope": "overall", "group": "", "model": model, "display_name": labels[model]} | overall)
+        if not len(images):
+            continue
+        subject_of = {k: taxonomy.subject_type_for_key(k)[0] for k in taxonomy.PARTITION_KEYS}
+        for scope, keyer in (("subject", subject_of.get), ("type", taxonomy.label_for_key)):
+            groups = sorted({keyer(p) for p in images["partition"]})
+            for g in groups:
+                sel = lambda df: df[df["partition"].map(keyer) == g] if len(df) else df  # noqa: E731
+                rows.append({"scope": scope, "group": g, "model": model, "display_name": labels[model]}
+                            | _summary(sel(images), sel(judge), sel(iv)) | {"psnr": None, "ssim": None, "fid": None})
+    return pd.DataFrame(rows, columns=["scope", "group", "model", "display_name", *METRICS])
+
+
+def format_overall(overall: pd.DataFrame) -> pd.DataFrame:
+    shown = overall.copy()
+    for c in METRICS:
+        if c in shown:
+            shown[c] = shown[c].map(lambda v: "n/m" if v is None or (isinstance(v, float) and np.isnan(v))
+                                    else (f"{v:.3f}" if isinstance(v, float) else v))
+    return shown.sort_values("R_inv", ascending=False)
+
+
+def pivot(board: pd.DataFrame, scope: str, metric: str = "R_inv") -> pd.DataFrame:
+    part = board[board["scope"] == scope]
+    if part.empty:
+        return pd.DataFrame()
+    return part.pivot_table(index="group", columns="model", values=metric, aggfunc="first").round(3)
+
+
+def markdown(board: pd.DataFrame) -> str:
+    overall = format_overall(board[board["scope"] == "overall"].drop(columns=["scope", "group"]))
+    parts = ["# Leaderboard", "", "n/m = not measured by the configured judge/answerer.", "",
+             overall.to_markdown(index=False), "", "## R_inv by subject", "", pivot(board, "subject").to_markdown(),
+             "", "## R_inv by image type", "", pivot(board, "type").to_markdown(), ""]
+    return "\n".join(parts)
+
+
+def bar_plot(overall: pd.DataFrame) -> bytes:
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    values = pd.to_numeric(overall["R_inv"], errors="coerce").fillna(0.0)
+    ax.barh(overall["display_name"], values, color="#4c72b0")
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("R_inv (faithful images / attempted problems)")
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100, metadata={"Software": None})
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+# ---------------------------------------------------------------------------- exports ---
+
+
+def select_for_training(items: pd.DataFrame, tables: dict[str, pd.DataFrame], require_faithful: bool,
+                        min_judge_mean: float) -> pd.DataFrame:
+    """Items whose figure rendered, passed inverse validation and the judge threshold."""
+    images, judge, iv = tables["images"], tables["judge_scores"], tables["iv_results"]
+    if images.empty:
+        return pd.DataFrame(columns=[*items.columns, "image_path", "image_sha256", "model", "judge_mean"])
+    chosen = items.merge(images[images["status"] == "ok"][["problem_id", "image_path", "image_sha256", "model"]],
+                         on="problem_id")
+    if require_faithful:
+        per = evaluation.per_image_faithfulness(iv)
+        chosen = chosen[chosen["problem_id"].isin(per.loc[per["faithful"], "problem_id"])]
+    dims = list(evaluation.JUDGE_DIMENSIONS)
+    means = judge.set_index("problem_id")[dims].apply(pd.to_numeric, errors="coerce").mean(axis=1, skipna=True) \
+        if len(judge) else pd.Series(dtype=float)
+    chosen = chosen.assign(judge_mean=chosen["problem_id"].map(means))
+    # An item whose every dimension went unmeasured is not rejected by the judge threshold.
+    keep = chosen["judge_mean"].isna() | (chosen["judge_mean"] >= min_judge_mean)
+    return chosen[keep].sort_values("problem_id").reset_index(drop=True)
+
+
+def _prompt_text(row) -> str:
+    return (row.multimodal_question or row.question).strip()
+
+
+def verl_rows(chosen: pd.DataFrame, storage, model: str, data_source: str) -> pd.DataFrame:
+    """VeRL's multimodal RL format: the image placeholder precedes the question."""
+    rows = []
+    for i, r in enumerate(chosen.itertuples(index=False)):
+        rows.append({
+            "data_source": data_source,
+            "prompt": [{"role": "user", "content": "<image>" + _prompt_text(r)}],
+            "images": [{"bytes": storage.read_bytes(r.image_path), "path": r.image_path}],
+            "ability": r.subject.lower(),
+            "reward_model": {"style": "rule", "ground_truth": r.answer},
+            "extra_info": {"index": i, "problem_id": r.problem_id, "image_type": r.image_type, "model": model,
+                           "image_sha256": r.image_sha256, "split": "train"},
+        })
+    return pd.DataFrame(rows, columns=["data_source", "prompt", "images", "ability", "reward_model", "extra_info"])
+
+
+def hf_rows(chosen: pd.DataFrame, storage, model: str) -> pd.DataFrame:
+    """Columns that `datasets` reads as (Image, string...) features."""
+    rows = [{
+        "problem_id": r.problem_id, "image": {"bytes": storage.read_bytes(r.image_path), "path": r.image_path},
+        "question": _prompt_text(r), "answer": r.answer, "subject": r.subject, "image_type": r.image_type,
+        "model": model, "elements": json.loads(r.elements_json),
+    } for r in chosen.itertuples(index=False)]
+    return pd.DataFrame(rows, columns=["problem_id", "image", "question", "answer", "subject", "image_type",
+                                       "model", "elements"])

@@ -1,0 +1,841 @@
+"""Warm sandbox worker for untrusted matplotlib scripts.
+
+Started by :mod:`scigen_dagster.resources.sandbox` as ``python -I <this file>``.
+``-I`` drops cwd/PYTHONPATH from ``sys.path``, so this module must not import
+the package; it only needs the stdlib, numpy, matplotlib and Pillow.
+
+The worker pays the matplotlib import and first-render costs once, then forks
+one child per job. The child locks itself down (see ``CHILD_LAYERS``) before it runs
+the script, so the worker itself never executes untrusted code.
+
+Protocol over stdin/stdout, frames are a big-endian u64 length + payload:
+  client -> worker: config JSON, then one ``{"code": str}`` JSON per job
+  worker -> client: ready JSON ``{"layers", "reasons", "error"}``, then per job
+                    a result JSON frame followed by a PNG frame (may be empty)
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import functools
+import gc
+import io
+import json
+import linecache
+import os
+import resource
+import select
+import signal
+import stat
+import struct
+import sys
+import sysconfig
+import tempfile
+import time
+import traceback
+
+SCRIPT = "<script>"
+FIGURE = "figure.png"
+MAX_PIXELS = 40_000_000
+NOBODY = 65534
+_MB = 1024 * 1024
+_REPORT_CAP = 4 * _MB  # the child's report is untrusted: bound what we buffer
+_LABEL_CAP = 500
+
+# Per-child layers, in the order they are applied: namespaces and rlimits need
+# privileges that privdrop removes, and seccomp comes last so the setup code
+# itself is not filtered. "mountns" is applied once, to the whole worker.
+CHILD_LAYERS = ("netns", "rlimits", "privdrop", "landlock", "seccomp")
+LAYERS = ("mountns",) + CHILD_LAYERS
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWNET = 0x00020000, 0x10000000, 0x40000000
+CLONE_THREAD = 0x00010000
+MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_BIND, MS_MOVE, MS_REC, MS_PRIVATE = 0x2, 0x4, 0x8, 0x1000, 0x2000, 0x4000, 0x40000
+MNT_DETACH, AT_RECURSIVE = 0x2, 0x8000
+MOUNT_ATTR_RDONLY, MOUNT_ATTR_NOSUID = 0x1, 0x2
+PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_SECCOMP, PR_SET_NO_NEW_PRIVS = 1, 4, 22, 38
+SYS_MOUNT_SETATTR = 442  # same number on every architecture (new syscall table)
+SYS_LANDLOCK_CREATE_RULESET, SYS_LANDLOCK_ADD_RULE, SYS_LANDLOCK_RESTRICT_SELF = 444, 445, 446
+
+
+class OversizedFigure(Exception):
+    """Raised inside the child before Agg allocates a canvas above MAX_PIXELS."""
+
+
+def _c_check(ret: int, what: str) -> int:
+    if ret < 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{what}: {os.strerror(err)}")
+    return ret
+
+
+def _syscall(nr: int, *args) -> int:
+    # Wrap ints explicitly: ctypes would otherwise pass them as 32-bit C ints.
+    return _libc.syscall(ctypes.c_long(nr), *(ctypes.c_long(a) if isinstance(a, int) else a for a in args))
+
+
+# --------------------------------------------------------------------- framing
+def read_frame(fd: int) -> bytes | None:
+    """Blocking read of one frame; None on a clean EOF before the header."""
+    head = _read_exact(fd, 8)
+    if head is None:
+        return None
+    body = _read_exact(fd, struct.unpack(">Q", head)[0])
+    if body is None:
+        raise EOFError("truncated frame")
+    return body
+
+
+def _read_exact(fd: int, n: int) -> bytes | None:
+    chunks, got = [], 0
+    while got < n:
+        chunk = os.read(fd, min(n - got, _MB))
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)
+
+
+def write_frame(fd: int, payload: bytes) -> None:
+    data = memoryview(struct.pack(">Q", len(payload)) + payload)
+    while data:
+        data = data[os.write(fd, data):]
+
+
+# ------------------------------------------------------------ host-level setup
+def _enter_user_namespace() -> None:
+    """Unprivileged fallback: become root of a fresh user namespace so that
+    network/mount namespaces can still be created (rootless-container style)."""
+    uid, gid = os.geteuid(), os.getegid()
+    _c_check(_libc.unshare(CLONE_NEWUSER), "unshare(CLONE_NEWUSER)")
+    for name, text in (("setgroups", "deny"), ("uid_map", f"0 {uid} 1"), ("gid_map", f"0 {gid} 1")):
+        with open(f"/proc/self/{name}", "w") as fh:
+            fh.write(text)
+
+
+def _mount(src: str, target: str, fstype: str | None, flags: int, data: str | None) -> None:
+    enc = lambda s: None if s is None else s.encode()  # noqa: E731
+    _c_check(_libc.mount(enc(src), enc(target), enc(fstype), ctypes.c_ulong(flags), enc(data)), f"mount {target}")
+
+
+def _mount_setattr(path: str, flags: int, attr_set: int, attr_clr: int) -> None:
+    attr = struct.pack("=QQQQ", attr_set, attr_clr, 0, 0)  # struct mount_attr
+    _c_check(_syscall(SYS_MOUNT_SETATTR, -100, path.encode(), flags, attr, len(attr)), f"mount_setattr {path}")
+
+
+def _enter_mount_namespace(base: str, read_dirs: list[str]) -> None:
+    """Private mount namespace for the worker and all its children: every mount
+    read-only, and `base` a small writable tmpfs that only holds the per-job
+    mount points. Each job then gets its own size-capped tmpfs (see Job)."""
+    _c_check(_libc.unshare(CLONE_NEWNS), "unshare(CLONE_NEWNS)")
+    _mount("none", "/", None, MS_REC | MS_PRIVATE, None)
+    _mount("tmpfs", base, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=1m,mode=0711")
+    _expose_read_dirs(read_dirs, base)
+    _mount_setattr("/", AT_RECURSIVE, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID, 0)
+    _mount_setattr(base, 0, 0, MOUNT_ATTR_RDONLY)
+
+
+def _private_ancestor(path: str) -> str | None:
+    """Topmost ancestor that other users cannot traverse (e.g. /root)."""
+    parts = path.strip("/").split("/")
+    for i in range(1, len(parts)):
+        ancestor = "/" + "/".join(parts[:i])
+        if not os.stat(ancestor).st_mode & stat.S_IXOTH:
+            return ancestor
+    return None
+
+
+def _expose_read_dirs(read_dirs: list[str], staging: str) -> None:
+    """Jobs run as nobody, yet Python may live under a private directory
+    (pyenv in /root). Replace each such directory by a tmpfs that contains
+    only bind mounts of the needed subtrees, which also hides the rest of it."""
+    hidden: dict[str, list[str]] = {}
+    for path in read_dirs:
+        ancestor = _private_ancestor(path)
+        if ancestor and not any(path.startswith(p + "/") for p in read_dirs):
+            hidden.setdefault(ancestor, []).append(path)
+    for ancestor, paths in hidden.items():
+        staged = []
+        for path in paths:  # park the subtrees before the tmpfs covers them
+            stage = tempfile.mkdtemp(dir=staging)
+            _mount(path, stage, None, MS_BIND | MS_REC, None)
+            staged.append((stage, path))
+        _mount("tmpfs", ancestor, "tmpfs", MS_NOSUID | MS_NODEV, "size=64k,mode=0755")
+        for stage, path in staged:
+            os.makedirs(path, 0o755, exist_ok=True)
+            _mount(stage, path, None, MS_MOVE, None)
+            os.rmdir(stage)
+
+
+# -------------------------------------------------------------- child layers
+def _read_only_paths() -> tuple[list[str], list[str]]:
+    """What a rendering child may read: Python, site-packages, shared libraries
+    and fonts. Notably absent: /etc, /home, /root, /tmp, /proc, the repo."""
+    import matplotlib
+    from matplotlib import font_manager
+
+    paths = {sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib", "purelib", "platlib")}
+    paths.add(matplotlib.get_data_path())
+    paths.update(os.path.dirname(f.fname) for f in font_manager.fontManager.ttflist + font_manager.fontManager.afmlist)
+    paths.update(("/lib", "/lib64", "/usr/lib", "/usr/lib64", "/usr/local/lib"))
+    dirs = sorted(p for p in paths if os.path.isdir(p))
+    files = [p for p in ("/etc/ld.so.cache", "/dev/urandom", "/dev/random", "/dev/zero") if os.path.exists(p)]
+    return dirs, files
+
+
+# Landlock access rights (include/uapi/linux/landlock.h)
+LL_EXECUTE, LL_WRITE_FILE, LL_READ_FILE, LL_READ_DIR = 1 << 0, 1 << 1, 1 << 2, 1 << 3
+LL_MAKE_CHAR, LL_MAKE_SOCK, LL_MAKE_BLOCK = 1 << 6, 1 << 9, 1 << 11
+LL_REFER, LL_TRUNCATE, LL_IOCTL_DEV = 1 << 13, 1 << 14, 1 << 15
+LL_FILE_RIGHTS = LL_EXECUTE | LL_WRITE_FILE | LL_READ_FILE | LL_TRUNCATE | LL_IOCTL_DEV
+
+
+def _landlock_ruleset(scratch: str, read_dirs: list[str], read_files: list[str]) -> int:
+    """Build (not yet enforce) a ruleset: read-only Python/fonts/libs, full
+    access to the scratch folder only, no TCP, and (ABI >= 6) no signals or
+    abstract sockets towards processes outside this child."""
+    abi = _c_check(_syscall(SYS_LANDLOCK_CREATE_RULESET, None, 0, 1), "landlock_create_ruleset(version)")
+    fs = (1 << 13) - 1
+    fs |= (LL_REFER if abi >= 2 else 0) | (LL_TRUNCATE if abi >= 3 else 0) | (LL_IOCTL_DEV if abi >= 5 else 0)
+    net = 0b11 if abi >= 4 else 0  # BIND_TCP | CONNECT_TCP
+    scoped = 0b11 if abi >= 6 else 0  # ABSTRACT_UNIX_SOCKET | SIGNAL
+    attr = struct.pack("=QQQ", fs, net, scoped)[: 8 if abi < 4 else 16 if abi < 6 else 24]
+    ruleset = _c_check(_syscall(SYS_LANDLOCK_CREATE_RULESET, attr, len(attr), 0), "landlock_create_ruleset")
+    rules = [(p, LL_READ_FILE | LL_READ_DIR) for p in read_dirs]
+    rules += [(p, LL_READ_FILE) for p in read_files]
+    rules += [("/dev/null", LL_READ_FILE | LL_WRITE_FILE)]
+    rules += [(scratch, fs & ~(LL_EXECUTE | LL_MAKE_CHAR | LL_MAKE_BLOCK | LL_MAKE_SOCK))]
+    for path, access in rules:
+        fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+        try:
+            if not stat.S_ISDIR(os.fstat(fd).st_mode):
+                access &= LL_FILE_RIGHTS
+            rule = struct.pack("=Qi", access & fs, fd)  # landlock_path_beneath_attr (packed)
+            _c_check(_syscall(SYS_LANDLOCK_ADD_RULE, ruleset, 1, rule, 0), f"landlock_add_rule {path}")
+        finally:
+            os.close(fd)
+    return ruleset
+
+
+# x86_64 syscall numbers. Other architectures report the seccomp layer as
+# unavailable rather than guess at an untested table.
+AUDIT_ARCH_X86_64 = 0xC000003E
+NR = dict(
+    clone=56, clone3=435, kill=62, tgkill=234, prlimit64=302, prctl=157,
+    deny=[
+        41, 42, 43, 49, 50, 53, 288,  # socket connect accept bind listen socketpair accept4
+        57, 58, 59, 322,  # fork vfork execve execveat
+        101, 310, 311, 312, 438,  # ptrace process_vm_readv/writev kcmp pidfd_getfd
+        200, 129, 297, 424, 434,  # tkill rt_sigqueueinfo rt_tgsigqueueinfo pidfd_send_signal pidfd_open
+        141, 142, 144, 203, 251, 314, 256, 279,  # setpriority sched_* ioprio_set migrate/move_pages
+        155, 161, 165, 166, 272, 308, 442,  # pivot_root chroot mount umount2 unshare setns mount_setattr
+        428, 429, 430, 431, 432, 433,  # open_tree move_mount fsopen fsconfig fsmount fspick
+        160, 167, 168, 169, 175, 176, 246, 313, 320,  # setrlimit swap reboot modules kexec
+        248, 249, 250, 298, 321, 323,  # add_key request_key keyctl perf_event_open bpf userfaultfd
+        303, 304, 425, 426, 427,  # name_to_handle_at open_by_handle_at io_uring_*
+    ],
+)
+
+
+def _seccomp_program(pid: int) -> bytes:
+    """Classic-BPF deny-list. Denied calls fail with EPERM (a readable Python
+    PermissionError) instead of killing the child. `pid` pins the calls that
+    take a target process to the child itself."""
+    LD, JEQ, JGE, JSET, RET = 0x20, 0x15, 0x35, 0x45, 0x06
+    ALLOW, KILL = 0x7FFF0000, 0x80000000
+    EPERM, ENOSYS = 0x00050000 | errno.EPERM, 0x00050000 | errno.ENOSYS
+    ARG0 = 16  # offsetof(seccomp_data, args[0]); its low 32 bits on little-endian
+    prog = [(LD, 0, 0, 4), (JEQ, 1, 0, AUDIT_ARCH_X86_64), (RET, 0, 0, KILL), (LD, 0, 0, 0)]
+    prog += [(JGE, 0, 1, 0x40000000), (RET, 0, 0, ENOSYS)]  # x32 ABI aliases would dodge the list
+    for nr in NR["deny"]:
+        prog += [(JEQ, 0, 1, nr), (RET, 0, 0, EPERM)]
+    # glibc falls back from clone3 (whose flags BPF cannot inspect) to clone on ENOSYS
+    prog += [(JEQ, 0, 1, NR["clone3"]), (RET, 0, 0, ENOSYS)]
+    # threads are fine, new processes are not
+    prog += [(JEQ, 0, 4, NR["clone"]), (LD, 0, 0, ARG0), (JSET, 1, 0, CLONE_THREAD), (RET, 0, 0, EPERM), (RET, 0, 0, ALLOW)]
+
+    def allow_if(nr: int, offset: int, values: list[int]) -> list[tuple]:
+        n = len(values)
+        block = [(JEQ, 0, n + 3, nr), (LD, 0, 0, offset)]
+        block += [(JEQ, n - i, 0, v & 0xFFFFFFFF) for i, v in enumerate(values)]
+        return block + [(RET, 0, 0, EPERM), (RET, 0, 0, ALLOW)]
+
+    prog += allow_if(NR["kill"], ARG0, [0, pid, -pid])  # own process group only
+    prog += allow_if(NR["tgkill"], ARG0, [pid])
+    prog += allow_if(NR["prlimit64"], ARG0, [0, pid])  # no poking at sibling jobs
+    # keep the parent-death signal armed, so the child cannot outlive its worker
+    prog += [(JEQ, 0, 4, NR["prctl"]), (LD, 0, 0, ARG0), (JEQ, 0, 1, PR_SET_PDEATHSIG), (RET, 0, 0, EPERM), (RET, 0, 0, ALLOW)]
+    prog.append((RET, 0, 0, ALLOW))
+    return b"".join(struct.pack("=HBBI", *ins) for ins in prog)
+
+
+def _install_seccomp(pid: int) -> None:
+    if os.uname().machine != "x86_64":
+        raise OSError(errno.ENOSYS, f"no syscall table for {os.uname().machine}")
+    code = _seccomp_program(pid)
+    buf = ctypes.create_string_buffer(code)
+
+    class SockFprog(ctypes.Structure):
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+    fprog = SockFprog(len(code) // 8, ctypes.addressof(buf))
+    _c_check(_libc.prctl(PR_SET_SECCOMP, 2, ctypes.byref(fprog), 0, 0), "prctl(PR_SET_SECCOMP)")
+
+
+class Lockdown:
+    """Applies the per-child layers. In probe mode every layer is attempted
+    and failures are recorded; in job mode the first failure aborts the job,
+    so a script never runs with less protection than was advertised."""
+
+    def __init__(self, cfg: dict, worker_root: bool, read_dirs: list[str], read_files: list[str]):
+        self.cfg = cfg
+        self.worker_root = worker_root  # real root (setuid) vs user-namespace root
+        self.read_dirs, self.read_files = read_dirs, read_files
+
+    def apply(self, scratch: str, layers: tuple[str, ...], probe: bool) -> dict[str, str]:
+        failures: dict[str, str] = {}
+
+        def attempt(layer: str, step) -> object:
+            try:
+                return step()
+            except (OSError, ValueError) as exc:
+                if not probe:
+                    raise RuntimeError(f"sandbox layer {layer!r} failed: {exc}") from exc
+                failures[layer] = str(exc)
+                return None
+
+        # Landlock rules are opened while we can still traverse every path.
+        ruleset = attempt("landlock", lambda: _landlock_ruleset(scratch, self.read_dirs, self.read_files)) if "landlock" in layers else None
+        steps = {
+            "netns": lambda: _c_check(_libc.unshare(CLONE_NEWNET), "unshare(CLONE_NEWNET)"),
+            "rlimits": self._rlimits,
+            "privdrop": self._drop_privileges,
+            "landlock": lambda: ruleset is not None and _c_check(_syscall(SYS_LANDLOCK_RESTRICT_SELF, ruleset, 0), "landlock_restrict_self"),
+            "seccomp": lambda: _install_seccomp(os.getpid()),
+        }
+        for layer in layers:
+            if layer not in failures:
+                attempt(layer, steps[layer])
+        return failures
+
+    def _rlimits(self) -> None:
+        c = self.cfg
+        limits = {
+            resource.RLIMIT_CPU: (c["cpu_s"], c["cpu_s"] + 1),  # SIGXCPU first, SIGKILL a second later
+            resource.RLIMIT_AS: (c["memory_mb"] * _MB,) * 2,
+            resource.RLIMIT_FSIZE: (c["max_output_mb"] * _MB,) * 2,
+            resource.RLIMIT_NPROC: (32, 32),  # caps threads; only enforced for non-root uids
+            resource.RLIMIT_NOFILE: (128, 128),
+            resource.RLIMIT_CORE: (0, 0),
+        }
+        for res, lim in limits.items():
+            resource.setrlimit(res, lim)
+
+    def _drop_privileges(self) -> None:
+        if self.worker_root:
+            os.setgroups([])
+            os.setgid(NOBODY)
+            os.setuid(NOBODY)
+            _arm_parent_death_signal()  # credential changes clear it
+            unreachable = [d for d in self.read_dirs if not os.access(d, os.R_OK | os.X_OK)]
+            if unreachable:  # later imports would fail; report instead of half-working
+                raise PermissionError(errno.EACCES, f"nobody cannot read {unreachable} (needs the mountns layer)")
+        else:
+            # A nested user namespace leaves us with no capabilities over the
+            # namespaces (and mounts) the worker owns.
+            _c_check(_libc.unshare(CLONE_NEWUSER), "unshare(CLONE_NEWUSER)")
+
+
+# ------------------------------------------------------------ in-child render
+def _instrument_matplotlib(max_pixels: int) -> dict:
+    """Record which Text artists each figure draw actually renders (and where),
+    and refuse absurd canvases before Agg tries to allocate them."""
+    from matplotlib import axis, figure, text
+    from matplotlib.backends import backend_agg
+
+    state: dict = {"texts": [], "in_tick": False}
+    orig_fig_draw, orig_text_draw, orig_tick_draw = figure.Figure.draw, text.Text.draw, axis.Tick.draw
+    orig_renderer_init = backend_agg.RendererAgg.__init__
+
+    @functools.wraps(orig_fig_draw)
+    def fig_draw(self, renderer):
+        state["texts"] = []  # the last draw of the last drawn figure wins
+        return orig_fig_draw(self, renderer)
+
+    @functools.wraps(orig_tick_draw)
+    def tick_draw(self, renderer):
+        state["in_tick"] = True
+        try:
+            return orig_tick_draw(self, renderer)
+        finally:
+            state["in_tick"] = False
+
+    @functools.wraps(orig_text_draw)
+    def text_draw(self, renderer):
+        orig_text_draw(self, renderer)
+        if self.get_visible() and self.get_text().strip():
+            # Text's own extent: Annotation's override would add the arrow
+            ext = text.Text.get_window_extent(self, renderer)
+            state["texts"].append((self.get_text(), ext.bounds, state["in_tick"]))
+
+    def renderer_init(self, width, height, dpi):
+        if width * height > max_pixels:
+            raise OversizedFigure(f"canvas {int(width)}x{int(height)} px exceeds {max_pixels // 1_000_000} MP")
+        orig_renderer_init(self, width, height, dpi)
+
+    figure.Figure.draw, axis.Tick.draw, text.Text.draw = fig_draw, tick_draw, text_draw
+    backend_agg.RendererAgg.__init__ = renderer_init
+    return state
+
+
+def _join_script_threads() -> None:
+    import threading
+
+    for thread in threading.enumerate():
+        if thread is not threading.current_thread() and not thread.daemon:
+            thread.join()
+
+
+def _text_metrics(texts: list) -> tuple[list[str], int]:
+    """Non-tick strings, plus pairs of drawn texts (ticks included, since
+    crowded tick labels hurt readability too) whose extents intersect."""
+    import numpy as np
+
+    labels = [s[:200] for s, _, is_tick in texts if not is_tick][:_LABEL_CAP]
+    boxes = np.array([b for _, b, _ in texts[:2000]], dtype=float).reshape(-1, 4)  # x0, y0, w, h
+    x0, y0, x1, y1 = boxes[:, 0], boxes[:, 1], boxes[:, 0] + boxes[:, 2], boxes[:, 1] + boxes[:, 3]
+    ix = np.minimum(x1[:, None], x1[None, :]) - np.maximum(x0[:, None], x0[None, :])
+    iy = np.minimum(y1[:, None], y1[None, :]) - np.maximum(y0[:, None], y0[None, :])
+    return labels, int(np.triu((ix > 0) & (iy > 0), 1).sum())
+
+
+def _describe(exc: BaseException, cfg: dict) -> str:
+    """'line N: Type: message-tail', N being the innermost script frame."""
+    lineno = exc.lineno if isinstance(exc, SyntaxError) and exc.filename == SCRIPT else None
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == SCRIPT:
+            lineno = tb.tb_lineno
+        tb = tb.tb_next
+    try:
+        detail = str(exc)
+    except Exception:  # a hostile __str__ must not break the report
+        detail = ""
+    msg = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+    if isinstance(exc, MemoryError):
+        msg += f" (memory limit {cfg['memory_mb']} MB)"
+    elif isinstance(exc, PermissionError):
+        msg += " (denied by sandbox)"
+    elif isinstance(exc, OSError) and exc.errno == errno.EFBIG:
+        msg += f" (file size limit {cfg['max_output_mb']} MB)"
+    msg = msg if len(msg) <= 400 else "..." + msg[-400:]
+    return f"line {lineno}: {msg}" if lineno else msg
+
+
+def _run_script(code: str, cfg: dict) -> dict:
+    import matplotlib.pyplot as plt
+
+    state = _instrument_matplotlib(MAX_PIXELS)
+    linecache.cache[SCRIPT] = (len(code), None, code.splitlines(True), SCRIPT)  # source lines in tracebacks
+    status, error = "ok", ""
+    try:
+        try:
+            exec(compile(code, SCRIPT, "exec"), {"__name__": "__main__", "__builtins__": __builtins__})
+        except SystemExit as exc:
+            if exc.code not in (None, 0):
+                raise
+        _join_script_threads()  # like interpreter shutdown, before judging the result
+        if not os.path.lexists(FIGURE):
+            if not plt.get_fignums():
+                return {"status": "error", "error": f"script saved no {FIGURE} and left no figure open"}
+            plt.gcf().savefig(FIGURE, dpi=100, bbox_inches="tight")
+    except BaseException as exc:  # noqa: BLE001 - anything the script raises is a result
+        traceback.print_exception(type(exc), exc, exc.__traceback__.tb_next or exc.__traceback__)  # skip our exec frame
+        oversized = isinstance(exc, OversizedFigure) or (isinstance(exc, OSError) and exc.errno == errno.EFBIG)
+        status, error = ("oversized" if oversized else "error"), _describe(exc, cfg)
+    labels, overlaps = _text_metrics(state["texts"]) if status == "ok" else ([], 0)
+    return {"status": status, "error": error, "text_labels": labels, "overlapping_text_pairs": overlaps}
+
+
+def _child_main(job: "Job", code: str, layers: tuple[str, ...], lockdown: Lockdown, probe: bool) -> None:
+    """Runs in the forked child; never returns."""
+    exit_code = 0
+    try:
+        os.dup2(job.devnull, 0)
+        os.dup2(job.log_w, 1)
+        os.dup2(job.log_w, 2)
+        for fd in job.private_fds:  # the worker's protocol pipes must be unreachable
+            os.close(fd)
+        os.setsid()  # own process group: the worker can kill everything at once
+        _arm_parent_death_signal()  # a dying worker takes its running job with it
+        _c_check(_libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "prctl(PR_SET_DUMPABLE)")  # no ptrace, root-owned /proc entries
+        # Needed by landlock/seccomp without CAP_SYS_ADMIN; setuid() still works after it.
+        _c_check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(PR_SET_NO_NEW_PRIVS)")
+        os.chdir(job.scratch)
+        os.environ.clear()
+        tempfile.tempdir = job.scratch
+        sys.argv = ["script.py"]
+        sys.stdout.reconfigure(line_buffering=True)
+        try:
+            failures = lockdown.apply(job.scratch, layers, probe)
+            if os.getppid() != job.worker_pid:
+                raise RuntimeError("worker exited during setup")
+        except RuntimeError as exc:
+            report = {"status": "killed", "error": f"{exc}; refusing to run unprotected"}
+        else:
+            report = _run_script(code, lockdown.cfg)
+            report["failures"] = failures
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except Exception:  # noqa: BLE001 - the script may have closed or replaced it
+                pass
+        data = (json.dumps(report) + "\n").encode()
+        while data:
+            data = data[os.write(job.report_w, data):]
+    except BaseException:  # noqa: BLE001 - last resort, the worker reports a missing report
+        exit_code = 70
+    os._exit(exit_code)
+
+
+# ------------------------------------------------------------------- the job
+class Job:
+    """One fork: scratch folder, pipes, supervision and result inspection."""
+
+    counter = 0
+
+    def __init__(self, worker: "Worker"):
+        Job.counter += 1
+        self.worker = worker
+        self.scratch = os.path.join(worker.base, f"job{Job.counter}")
+        os.mkdir(self.scratch, 0o700)
+        if worker.mounted:
+            size_kb = 4 * worker.cfg["max_output_mb"] * 1024  # bounds total disk use, not just one file
+            owner = NOBODY if worker.root else 0
+            _mount("tmpfs", self.scratch, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                   f"size={size_kb}k,mode=0700,uid={owner},gid={owner}")
+        elif worker.root:
+            os.chown(self.scratch, NOBODY, NOBODY)
+        self.devnull = worker.devnull
+        self.log_r, self.log_w = os.pipe()
+        self.report_r, self.report_w = os.pipe()
+        self.private_fds = (worker.proto_in, worker.proto_out, self.log_r, self.report_r, self.log_w)
+
+    def run(self, code: str, layers: tuple[str, ...], probe: bool = False) -> dict:
+        cfg = self.worker.cfg
+        sys.stdout.flush()
+        sys.stderr.flush()
+        started = time.monotonic()
+        self.worker_pid = os.getpid()
+        pid = os.fork()
+        if pid == 0:
+            _child_main(self, code, layers, self.worker.lockdown, probe)
+        os.close(self.log_w)
+        os.close(self.report_w)
+        try:
+            log, report, timed_out, wait_status = self._supervise(pid, started + cfg["timeout_s"])
+        finally:
+            os.close(self.log_r)
+            os.close(self.report_r)
+        result = self._classify(report, timed_out, wait_status)
+        result["log"] = log
+        result["seconds"] = time.monotonic() - started
+        return result
+
+    def _supervise(self, pid: int, deadline: float) -> tuple[str, bytes, bool, int]:
+        cap = self.worker.cfg["max_stdout_kb"] * 1024
+        log, dropped, report = bytearray(), 0, bytearray()
+        pidfd = os.pidfd_open(pid)
+        poller = select.poll()
+        for fd in (self.log_r, self.report_r, pidfd):
+            poller.register(fd, select.POLLIN)
+        open_pipes, timed_out, wait_status, drain_deadline = {self.log_r, self.report_r}, False, None, 0.0
+        try:
+            while wait_status is None or open_pipes:
+                if wait_status is None:
+                    wait_ms = max(0.0, deadline - time.monotonic()) * 1000
+                else:
+                    # child is gone; pipes held open by a straggler must not hang us
+                    wait_ms = max(0.0, drain_deadline - time.monotonic()) * 1000
+                events = poller.poll(wait_ms)
+                if not events:
+                    if wait_status is not None:
+                        break
+                    if not timed_out:
+                        timed_out = True
+                        _kill_group(pid)
+                        deadline = time.monotonic() + 10  # now just waiting to reap it
+                for fd, _ in events:
+                    if fd == pidfd:
+                        poller.unregister(pidfd)
+                        wait_status = os.waitpid(pid, 0)[1]
+                        _kill_group(pid)  # threads die with the process; anything else goes now
+                        drain_deadline = time.monotonic() + 1.0
+                        continue
+                    chunk = os.read(fd, 65536)
+                    if not chunk:
+                        poller.unregister(fd)
+                        open_pipes.discard(fd)
+                    elif fd == self.log_r:
+                        log += chunk
+                        if len(log) > cap:
+                            dropped += len(log) - cap
+                            del log[: len(log) - cap]
+                    elif len(report) < _REPORT_CAP:
+                        report += chunk
+        finally:
+            os.close(pidfd)
+        text = log.decode("utf-8", "replace")
+        if dropped:
+            text = f"[sandbox: {dropped} earlier bytes of output dropped]\n" + text
+        return text, bytes(report), timed_out, wait_status
+
+    def _classify(self, raw_report: bytes, timed_out: bool, wait_status: int) -> dict:
+        cfg = self.worker.cfg
+        result = {"status": "error", "error": "", "text_labels": [], "overlapping_text_pairs": 0, "png": b"", "width": 0, "height": 0}
+        if timed_out:
+            return result | {"status": "timeout", "error": f"wall-clock timeout after {cfg['timeout_s']:g}s; process group killed"}
+        if os.WIFSIGNALED(wait_status):
+            sig = signal.Signals(os.WTERMSIG(wait_status))
+            why = {signal.SIGXCPU: f" (CPU limit {cfg['cpu_s']}s)", signal.SIGXFSZ: f" (file size limit {cfg['max_output_mb']} MB)"}
+            return result | {"status": "killed", "error": f"killed by {sig.name}{why.get(sig, '')}"}
+        report = _parse_report(raw_report)
+        if report is None:
+            code = os.WEXITSTATUS(wait_status)
+            return result | {"error": f"script ended the interpreter early (exit code {code}) or corrupted the sandbox report"}
+        result.update(report)
+        if result["status"] == "ok":
+            result.update(_inspect_png(os.path.join(self.scratch, FIGURE), cfg["max_output_mb"] * _MB))
+        return result
+
+    def cleanup(self) -> None:
+        if self.worker.mounted:
+            _c_check(_libc.umount2(self.scratch.encode(), MNT_DETACH), "umount scratch")
+            os.rmdir(self.scratch)
+        else:
+            import shutil
+
+            shutil.rmtree(self.scratch, ignore_errors=True)  # fd-based: safe against symlink games
+
+
+def _arm_parent_death_signal() -> None:
+    _c_check(_libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "prctl(PR_SET_PDEATHSIG)")
+
+
+def _kill_group(pid: int) -> None:
+    for kill in (os.killpg, os.kill):  # killpg misses a child killed before its setsid()
+        try:
+            kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def _parse_report(raw: bytes) -> dict | None:
+    """The report comes from the child after untrusted code ran in it: accept
+    only the expected shape, with bounded sizes."""
+    lines = raw.strip().splitlines()
+    try:
+        rep = json.loads(lines[-1]) if lines else None
+    except ValueError:
+        return None
+    if not isinstance(rep, dict) or rep.get("status") not in ("ok", "error", "oversized", "killed"):
+        return None
+    labels = rep.get("text_labels", [])
+    overlaps = rep.get("overlapping_text_pairs", 0)
+    failures = rep.get("failures", {})
+    return {
+        "status": rep["status"],
+        "error": str(rep.get("error", ""))[:2000],
+        "text_labels": [str(s)[:200] for s in labels[:_LABEL_CAP]] if isinstance(labels, list) else [],
+        "overlapping_text_pairs": max(0, overlaps) if isinstance(overlaps, int) else 0,
+        "failures": {str(k): str(v)[:500] for k, v in failures.items()} if isinstance(failures, dict) else {},
+    }
+
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _inspect_png(path: str, max_bytes: int) -> dict:
+    """Validate the child's output without trusting it: no symlinks/FIFOs,
+    size checked before reading, pixel count checked before decoding."""
+    from PIL import Image, ImageStat
+
+    try:
+        # O_NONBLOCK: a FIFO named figure.png must not block the worker
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return {"status": "error", "error": f"no {FIGURE} was written"}
+    except OSError as exc:
+        return {"status": "error", "error": f"{FIGURE} is not a regular file ({exc.strerror})"}
+    with os.fdopen(fd, "rb") as fh:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            return {"status": "error", "error": f"{FIGURE} is not a regular file"}
+        if st.st_size > max_bytes:
+            return {"status": "oversized", "error": f"{FIGURE} is {st.st_size / _MB:.1f} MB (limit {max_bytes // _MB} MB)"}
+        data = fh.read(max_bytes + 1)
+    if not data.startswith(PNG_SIGNATURE) or data[12:16] != b"IHDR":
+        return {"status": "error", "error": f"{FIGURE} is not a PNG file"}
+    width, height = struct.unpack(">II", data[16:24])
+    if width * height > MAX_PIXELS:
+        return {"status": "oversized", "error": f"{FIGURE} is {width}x{height} px (> {MAX_PIXELS // 1_000_000} MP)"}
+    try:
+        img = Image.open(io.BytesIO(data))
+        img.load()
+        rgba = img.convert("RGBA")
+    except Exception as exc:  # noqa: BLE001 - any decoder complaint means a bad file
+        return {"status": "error", "error": f"{FIGURE} could not be decoded: {exc}"}
+    mode_count = max(n for n, _ in rgba.getcolors(width * height))
+    std = ImageStat.Stat(rgba.convert("L")).stddev[0]
+    out = {"png": data, "width": width, "height": height}
+    if std < 2 or mode_count > 0.995 * width * height:
+        return out | {"status": "blank", "error": f"image is near-uniform (gray std {std:.2f}, {100 * mode_count / (width * height):.2f}% one colour)"}
+    return out
+
+
+# ----------------------------------------------------------------- the worker
+_PROBE_CODE = """
+import threading, matplotlib.pyplot as plt
+t = threading.Thread(target=lambda: None); t.start(); t.join()
+fig, ax = plt.subplots(figsize=(2, 2)); ax.plot([0, 1], [1, 0]); ax.set_title(r"$\\alpha$ probe")
+fig.savefig("figure.png", dpi=50)
+"""
+
+
+class Worker:
+    def __init__(self, proto_in: int, proto_out: int, cfg: dict):
+        self.proto_in, self.proto_out, self.cfg = proto_in, proto_out, cfg
+        self.base = cfg["base_dir"]
+        self.devnull = os.open(os.devnull, os.O_RDWR)
+        self.root = os.geteuid() == 0
+        self.reasons: dict[str, str] = {}
+        read_dirs, read_files = _read_only_paths()
+        if not self.root:
+            try:
+                _enter_user_namespace()
+            except OSError as exc:
+                self.reasons["userns"] = str(exc)
+        self.mounted = False
+        try:
+            _enter_mount_namespace(self.base, read_dirs)
+            self.mounted = True
+        except OSError as exc:
+            self.reasons["mountns"] = str(exc)
+        self.lockdown = Lockdown(cfg, self.root, read_dirs, read_files)
+        self.layers = self._probe()
+
+    def _probe(self) -> tuple[str, ...]:
+        """Try every child layer once in a throwaway child (with a real
+        render), so jobs apply exactly the set that is known to work here."""
+        job = Job(self)
+        try:
+            res = job.run(_PROBE_CODE, CHILD_LAYERS, probe=True)
+        finally:
+            job.cleanup()
+        if res["status"] != "ok":
+            raise RuntimeError(f"probe render failed under the sandbox: {res['status']}: {res['error']}\n{res['log']}")
+        self.reasons.update(res["failures"])
+        return tuple(layer for layer in CHILD_LAYERS if layer not in res["failures"])
+
+    def ready_message(self) -> dict:
+        layers = {name: self.mounted if name == "mountns" else name in self.layers for name in LAYERS}
+        return {"layers": layers, "reasons": self.reasons, "error": ""}
+
+    def serve(self) -> None:
+        while (frame := read_frame(self.proto_in)) is not None:
+            job = Job(self)
+            try:
+                res = job.run(json.loads(frame)["code"], self.layers)
+            finally:
+                job.cleanup()
+            png = res.pop("png")
+            res.pop("failures", None)
+            write_frame(self.proto_out, json.dumps(res).encode())
+            write_frame(self.proto_out, png)
+
+
+def _warm_up() -> None:
+    """Import and exercise what typical scripts use, so forked children
+    inherit loaded modules, opened fonts, built parsers and specialised
+    bytecode instead of redoing that per job. It must not change global state
+    (rcParams, RNG, figure numbering), to keep output byte-identical to a
+    fresh interpreter."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import mpl_toolkits.mplot3d  # noqa: F401 - solid-geometry scripts
+    import numpy as np
+    from matplotlib import patches, patheffects
+    from PIL import Image, PngImagePlugin  # noqa: F401
+
+    grid = np.linspace(-1, 1, 8)
+    fig, axes = plt.subplots(2, 3, figsize=(6, 6))
+    ax = axes[0, 0]
+    ax.plot(grid, grid**2, "o-", label="data")
+    ax.errorbar(grid, grid, yerr=0.1, fmt="s", capsize=2)
+    ax.fill_between(grid, grid, alpha=0.3, hatch="//")
+    ax.axhline(0, ls="--")
+    ax.annotate("peak", (0, 0), (0.2, 0.8), arrowprops=dict(arrowstyle="->", connectionstyle="arc3,rad=0.3"))
+    ax.set_title(r"$\alpha^2+\int_0^1 f(x)\,dx$ $\frac{1}{2}\sqrt{x}$ $\mathrm{H_2O}$", fontweight="bold")
+    ax.set_xlabel("x (m)", style="italic")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    ax = axes[0, 1]
+    for patch in (patches.Circle((0.5, 0.5), 0.2, fill=False), patches.Ellipse((0.3, 0.3), 0.2, 0.1),
+                  patches.Arc((0.5, 0.5), 0.4, 0.4, theta1=0, theta2=60), patches.Polygon([[0, 0], [1, 0], [0.5, 1]], alpha=0.2),
+                  patches.Rectangle((0.1, 0.1), 0.2, 0.2), patches.FancyBboxPatch((0.6, 0.1), 0.2, 0.1, boxstyle="round,pad=0.02"),
+                  patches.FancyArrowPatch((0, 0), (1, 1), arrowstyle="-|>", mutation_scale=12)):
+        ax.add_patch(patch)
+    ax.text(0.1, 0.8, "mono", family="monospace", bbox=dict(boxstyle="round", fc="w"))
+    ax.text(0.1, 0.6, "serif", family="serif", path_effects=[patheffects.withStroke(linewidth=2, foreground="w")])
+    ax.set_aspect("equal")
+    ax.axis("off")
+    axes[0, 2].axis("off")
+    axes[0, 2].table(cellText=[["1", "2"], ["3", "4"]], colLabels=["a", "b"], loc="center")
+    ax = axes[1, 0]
+    img = ax.imshow(np.outer(grid, grid), cmap="viridis")
+    ax.contour(np.outer(grid, grid), levels=3)
+    fig.colorbar(img, ax=ax)
+    ax = axes[1, 1]
+    ax.bar(["a", "b"], [1, 2], yerr=[0.1, 0.2], capsize=3)
+    ax.hist(np.sin(np.arange(50.0)), bins=5)
+    ax.set_yscale("log")
+    X, Y = np.meshgrid(grid, grid)
+    axes[1, 2].streamplot(X, Y, -Y, X, density=0.3)
+    axes[1, 2].quiver([0, 1], [0, 1], [1, 0], [0, 1])
+    fig.suptitle("warm-up")
+    fig.savefig(io.BytesIO(), format="png", dpi=100, bbox_inches="tight")
+    fig3d = plt.figure(figsize=(3, 3))
+    ax3 = fig3d.add_subplot(projection="3d")
+    ax3.plot_surface(X, Y, X * Y, alpha=0.5)
+    ax3.scatter([0, 1], [0, 1], [0, 1])
+    ax3.plot([0, 1], [0, 1], [0, 1])
+    ax3.text(0, 0, 1, "3d")
+    fig3d.savefig(io.BytesIO(), format="png", dpi=100, bbox_inches="tight")
+    plt.close("all")
+
+
+def main() -> None:
+    # Keep the protocol pipes away from fds 0-2, which children redirect.
+    proto_in, proto_out = os.dup(0), os.dup(1)
+    os.dup2(2, 1)  # stray prints go to our stderr, never into the protocol
+    cfg = json.loads(read_frame(proto_in))
+    try:
+        _warm_up()
+        worker = Worker(proto_in, proto_out, cfg)
+    except Exception as exc:  # noqa: BLE001 - reported to the client, which raises
+        write_frame(proto_out, json.dumps({"error": f"{type(exc).__name__}: {exc}"}).encode())
+        return
+    gc.collect()
+    gc.freeze()  # keep children from dirtying inherited pages through GC bookkeeping
+    write_frame(proto_out, json.dumps(worker.ready_message()).encode())
+    worker.serve()
+
+
+if __name__ == "__main__":
+    main()
