@@ -77,7 +77,7 @@ def pivot(board: pd.DataFrame, scope: str, metric: str = "R_inv") -> pd.DataFram
 def markdown(board: pd.DataFrame) -> str:
     overall = format_overall(board[board["scope"] == "overall"].drop(columns=["scope", "group"]))
     parts = ["# Leaderboard", "", "n/m = not measured by the configured judge/answerer.", "",
-             overall.to_markdown(index=False), "", "## R_inv by subject", "", pivot(board, "subject").to_markdown(),
+             overall.to_markdown(index=False, disable_numparse=True), "", "## R_inv by subject", "", pivot(board, "subject").to_markdown(),
              "", "## R_inv by image type", "", pivot(board, "type").to_markdown(), ""]
     return "\n".join(parts)
 

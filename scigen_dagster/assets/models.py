@@ -96,6 +96,17 @@ def image_asset(spec: ModelSpec) -> dg.AssetsDefinition:
     return _images
 
 
+def _prefetch_ocr(storage: StorageResource, ocr, spec: ModelSpec, name: str, fps: dict[str, str]) -> None:
+    """OCR, in parallel, the figures of every partition this step will recompute."""
+    images = []
+    for key, fp in fps.items():
+        if storage.table_fingerprint(name, key) != fp:
+            frame = storage.read_table(f"images/{spec.name}", key)
+            ok = frame[frame["status"] == "ok"]
+            images += list(zip(ok["image_sha256"], ok["image_path"]))
+    ocr.prefetch(storage, images)
+
+
 def _items_and_images(storage: StorageResource, spec: ModelSpec, key: str) -> tuple[pd.DataFrame, dict]:
     items = storage.read_table("benchmark_items", key)
     images = storage.read_table(f"images/{spec.name}", key)
@@ -123,10 +134,14 @@ def judge_asset(spec: ModelSpec) -> dg.AssetsDefinition:
     def _judge(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         storage: StorageResource = context.resources.storage
         ocr = context.resources.ocr
-        outcomes = []
-        for key in partition_keys(context):
-            fp = fingerprint(storage.table_sha("benchmark_items", key), storage.table_sha(f"images/{spec.name}", key),
+        fps = {
+            key: fingerprint(storage.table_sha("benchmark_items", key), storage.table_sha(f"images/{spec.name}", key),
                              evaluation.OFFLINE_JUDGE, code_hash(evaluation, quantities, ocr_backend))
+            for key in partition_keys(context)
+        }
+        _prefetch_ocr(storage, ocr, spec, name, fps)
+        outcomes = []
+        for key, fp in fps.items():
 
             def compute(key=key):
                 items, images = _items_and_images(storage, spec, key)
@@ -191,10 +206,14 @@ def iv_asset(spec: ModelSpec) -> dg.AssetsDefinition:
     def _iv(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         storage: StorageResource = context.resources.storage
         ocr = context.resources.ocr
-        outcomes = []
-        for key in partition_keys(context):
-            fp = fingerprint(storage.table_sha("benchmark_items", key), storage.table_sha(f"images/{spec.name}", key),
+        fps = {
+            key: fingerprint(storage.table_sha("benchmark_items", key), storage.table_sha(f"images/{spec.name}", key),
                              ocr.describe(), code_hash(evaluation, ocr_backend))
+            for key in partition_keys(context)
+        }
+        _prefetch_ocr(storage, ocr, spec, name, fps)
+        outcomes = []
+        for key, fp in fps.items():
 
             def compute(key=key):
                 items, images = _items_and_images(storage, spec, key)

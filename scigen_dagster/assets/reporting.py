@@ -61,7 +61,7 @@ def leaderboard_asset(specs: list[ModelSpec]) -> dg.AssetsDefinition:
             data_version=dg.DataVersion(out.data_version),
             metadata={
                 "dagster/row_count": len(board),
-                "overall": dg.MetadataValue.md(reporting.format_overall(overall).to_markdown(index=False)),
+                "overall": dg.MetadataValue.md(reporting.format_overall(overall).to_markdown(index=False, disable_numparse=True)),
                 "by_subject": dg.MetadataValue.md(reporting.pivot(board, "subject").to_markdown()),
                 "plot": dg.MetadataValue.md(
                     f"![R_inv by model](data:image/png;base64,{reporting.b64(png)})"),

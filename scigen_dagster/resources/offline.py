@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import functools
 import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from typing import Any
 
@@ -53,11 +55,20 @@ def _shared_classifier(model_path: str | None, min_score: float, dtype: str):
     return EmbeddingTypeClassifier(model_path=model_path, min_score=min_score, dtype=dtype)
 
 
-@functools.lru_cache(maxsize=1)
-def _shared_ocr():
-    from ..offline.ocr import OcrEngine
+_ocr_local = threading.local()
 
-    return OcrEngine()
+
+def _thread_ocr():
+    """An OCR engine per thread (an engine serialises its calls)."""
+    engine = getattr(_ocr_local, "engine", None)
+    if engine is None:
+        import logging
+
+        from ..offline.ocr import OcrEngine
+
+        logging.getLogger("RapidOCR").setLevel(logging.ERROR)  # "no text found" is an answer, not a warning
+        engine = _ocr_local.engine = OcrEngine(threads=1)
+    return engine
 
 
 OCR_VERSION = "rapidocr-v1"
@@ -67,18 +78,31 @@ class OcrResource(dg.ConfigurableResource):
     """OCR of figures (rapidocr, models shipped in the package) with a content-addressed
     cache: a figure is read once, whichever asset or run asks first."""
 
-    def _engine(self):
-        return _shared_ocr()
+    # One single-threaded onnxruntime session per worker: measured here, two of those
+    # read twice as many figures per second as one session with two intra-op threads.
+    workers: int = 2
+
+    @staticmethod
+    def _cache_rel(image_sha: str) -> str:
+        return f"cache/ocr/{OCR_VERSION}/{image_sha[:2]}/{image_sha}.json"
 
     def tokens(self, storage: StorageResource, image_sha: str, image_rel: str) -> list[Any]:
         from ..offline.ocr import OcrToken
 
-        cache = f"cache/ocr/{OCR_VERSION}/{image_sha[:2]}/{image_sha}.json"
+        cache = self._cache_rel(image_sha)
         if storage.exists(cache):
             return [OcrToken(t["text"], t["score"], tuple(map(tuple, t["box"]))) for t in storage.read_json(cache)]
-        tokens = self._engine().read(storage.read_bytes(image_rel))
+        tokens = _thread_ocr().read(storage.read_bytes(image_rel))
         storage.write_json(cache, [asdict(t) for t in tokens])
         return tokens
+
+    def prefetch(self, storage: StorageResource, images: list[tuple[str, str]]) -> int:
+        """OCR every (sha, path) not yet cached, ``workers`` at a time; returns how many."""
+        todo = sorted({(sha, rel) for sha, rel in images if not storage.exists(self._cache_rel(sha))})
+        if todo:
+            with ThreadPoolExecutor(max_workers=max(1, self.workers)) as pool:
+                list(pool.map(lambda pair: self.tokens(storage, *pair), todo))
+        return len(todo)
 
     def answer(self, tokens: list[Any], question: str, options: dict[str, str]) -> tuple[str | None, str]:
         from ..offline.ocr import OcrAnswerer
