@@ -13,6 +13,7 @@ from .assets.reporting import finetune_asset, leaderboard_asset
 from .registry import ModelSpec, load_registry
 from .resources.corpus import CorpusResource
 from .resources.diffusion import DiffusionResource
+from .resources.llm import LLMResource, role_from_env
 from .resources.offline import OcrResource, TaxonomyClassifierResource
 from .resources.sandbox import SandboxResource
 from .resources.storage import StorageResource
@@ -30,7 +31,9 @@ def diffusion_resource(spec: ModelSpec) -> DiffusionResource:
     )
 
 
-def build_definitions(models: list[ModelSpec] | None = None, store_root: str | None = None) -> dg.Definitions:
+def build_definitions(
+    models: list[ModelSpec] | None = None, store_root: str | None = None, llm: LLMResource | None = None
+) -> dg.Definitions:
     models = load_registry() if models is None else models
     per_model = [a for spec in models for a in model_assets(spec)]
     assets = [corpus, visualizable_problems, taxonomy_labels, benchmark_items, *per_model,
@@ -41,6 +44,9 @@ def build_definitions(models: list[ModelSpec] | None = None, store_root: str | N
         "classifier": TaxonomyClassifierResource(),
         "ocr": OcrResource(),
         "sandbox": SandboxResource(),
+        # Every role runs offline unless SCIGEN_<ROLE>_MODEL names a litellm model.
+        "llm": llm or LLMResource(judge=role_from_env("judge", temperature=0.1),
+                                  answerer=role_from_env("answerer", max_tokens=8)),
         **{diffusion_resource_key(s): diffusion_resource(s) for s in models if s.kind == "diffusers"},
     }
     everything = dg.define_asset_job(

@@ -79,6 +79,31 @@ def offline_judge_row(question: str, image_row: Any, image_texts: Sequence[str] 
     }
 
 
+def image_data_url(png: bytes, max_side: int = 1024) -> str:
+    """A PNG as a data URL for a vision model, downscaled to ``max_side`` on its long side
+    (the study's limit for the answerer)."""
+    import base64
+
+    image = Image.open(io.BytesIO(png))
+    if max(image.size) > max_side:
+        scale = max_side / max(image.size)
+        image = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.LANCZOS)
+        buf = io.BytesIO()
+        image.save(buf, format="PNG")
+        png = buf.getvalue()
+    return "data:image/png;base64," + base64.b64encode(png).decode()
+
+
+def llm_judge_row(result: Any) -> dict[str, Any]:
+    """Scores of a judge model's validated reply; a failed judgement is missing, never 0."""
+    if result.status == "ok":
+        return result.value.model_dump() | {"judge_status": "ok", "label_recall": None, "missing_labels": "[]",
+                                            "not_measured": ""}
+    return {d: None for d in JUDGE_DIMENSIONS} | {
+        "judge_status": f"{result.status}: {result.reason}"[:300], "label_recall": None, "missing_labels": "[]",
+        "not_measured": ",".join(JUDGE_DIMENSIONS)}
+
+
 # ---------------------------------------------------------------- inverse validation ---
 
 

@@ -14,6 +14,9 @@ import pandas as pd
 from .. import evaluation, generation, taxonomy
 from ..offline import imgcoder_rules, quantities
 from ..offline import ocr as ocr_backend
+from .. import prompts
+from ..llm import schemas
+from ..llm.client import Request
 from ..registry import ModelSpec
 from ..resources.storage import StorageResource, fingerprint
 from .common import (
@@ -124,7 +127,7 @@ def judge_asset(spec: ModelSpec) -> dg.AssetsDefinition:
         group_name="evaluation",
         kinds={"python"},
         owners=OWNERS,
-        required_resource_keys={"storage", "ocr"},
+        required_resource_keys={"storage", "ocr", "llm"},
         description=(
             f"Rubric scores of {spec.label}'s figures: Correctness_Fidelity, Layout_Precision, "
             "Readability_Occlusion, Scientific_Plausibility, Expressiveness_Richness (integers 0-2). "
@@ -133,18 +136,25 @@ def judge_asset(spec: ModelSpec) -> dg.AssetsDefinition:
     )
     def _judge(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         storage: StorageResource = context.resources.storage
-        ocr = context.resources.ocr
+        ocr, llm = context.resources.ocr, context.resources.llm
+        offline = llm.is_offline("judge")
+        prompt = prompts.load("judge")
+        judge_id = evaluation.OFFLINE_JUDGE if offline else llm.model_id("judge")
+        judge_config = judge_id if offline else [judge_id, llm.judge.temperature, prompt.sha256]
         fps = {
             key: fingerprint(storage.table_sha("benchmark_items", key), storage.table_sha(f"images/{spec.name}", key),
-                             evaluation.OFFLINE_JUDGE, code_hash(evaluation, quantities, ocr_backend))
+                             judge_config, code_hash(evaluation, quantities, ocr_backend))
             for key in partition_keys(context)
         }
-        _prefetch_ocr(storage, ocr, spec, name, fps)
+        if offline:
+            _prefetch_ocr(storage, ocr, spec, name, fps)
         outcomes = []
         for key, fp in fps.items():
 
             def compute(key=key):
                 items, images = _items_and_images(storage, spec, key)
+                if not offline:
+                    return _llm_judge_table(storage, llm, prompt, spec, items, images)
                 rows = []
                 for item in items.itertuples(index=False):
                     image = images.get(item.problem_id)
@@ -154,19 +164,16 @@ def judge_asset(spec: ModelSpec) -> dg.AssetsDefinition:
                         if image.text_labels_json:  # code-rendered figures also report their text artists
                             texts = texts + json.loads(image.text_labels_json)
                     row = evaluation.offline_judge_row(item.question, image if image is not None else _MISSING, texts)
-                    rows.append({"problem_id": item.problem_id, "model": spec.name, "judge": evaluation.OFFLINE_JUDGE, **row})
-                frame = pd.DataFrame(rows, columns=["problem_id", "model", "judge", *evaluation.JUDGE_DIMENSIONS,
-                                                    "judge_status", "label_recall", "missing_labels", "not_measured"])
-                for d in evaluation.JUDGE_DIMENSIONS:
-                    frame[d] = frame[d].astype("Int64")
-                return frame
+                    rows.append({"problem_id": item.problem_id, "model": spec.name, "judge": evaluation.OFFLINE_JUDGE,
+                                 "judge_temperature": None, "prompt": "", **row})
+                return _judge_frame(rows)
 
             outcomes.append(build_or_reuse(storage, name, key, fp, compute))
         frame = pd.concat([o.frame for o in outcomes], ignore_index=True)
         means = {d: (None if frame[d].isna().all() else round(float(frame[d].mean()), 3)) for d in evaluation.JUDGE_DIMENSIONS}
         return dg.MaterializeResult(metadata={
             "dagster/row_count": len(frame),
-            "judge": evaluation.OFFLINE_JUDGE,
+            "judge": judge_id,
             "means": dg.MetadataValue.json({d: (m if m is not None else "not measured") for d, m in means.items()}),
             "judge_status": counts_md(frame["judge_status"], "judge_status"),
             "failure_rate": float((frame["judge_status"] != "ok").mean()) if len(frame) else 0.0,
@@ -175,6 +182,57 @@ def judge_asset(spec: ModelSpec) -> dg.AssetsDefinition:
         })
 
     return _judge
+
+
+JUDGE_COLUMNS = ["problem_id", "model", "judge", "judge_temperature", "prompt", *evaluation.JUDGE_DIMENSIONS,
+                 "judge_status", "label_recall", "missing_labels", "not_measured"]
+
+
+def _judge_frame(rows: list[dict]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=JUDGE_COLUMNS)
+    for d in evaluation.JUDGE_DIMENSIONS:
+        frame[d] = frame[d].astype("Int64")
+    return frame
+
+
+def _llm_judge_table(storage, llm, prompt, spec: ModelSpec, items: pd.DataFrame, images: dict) -> pd.DataFrame:
+    """One judge call per rendered figure (image + problem text), validated to the five
+    integer scores; a figure that never rendered is not sent and stays missing."""
+    requests, rows = [], {}
+    for item in items.itertuples(index=False):
+        image = images.get(item.problem_id)
+        rows[item.problem_id] = {"problem_id": item.problem_id, "model": spec.name, "judge": llm.model_id("judge"),
+                                 "judge_temperature": llm.judge.temperature, "prompt": prompt.ref}
+        if image is None or image.status != "ok":
+            rows[item.problem_id] |= evaluation.offline_judge_row(item.question, image or _MISSING, None)
+            continue
+        url = evaluation.image_data_url(storage.read_bytes(image.image_path))
+        requests.append(Request(item.problem_id, prompt.messages(image_data_url=url, question=item.question),
+                                prompt.sha256))
+    for result in llm.client().batch("judge", requests, schemas.parse_judge):
+        rows[result.item_id] |= evaluation.llm_judge_row(result)
+    return _judge_frame(list(rows.values()))
+
+
+def _llm_answers(storage, llm, prompt, items: pd.DataFrame, images: dict) -> dict:
+    """Every quiz of every rendered figure answered by the answerer role from the image
+    alone, options shown in the same shuffled order as the rows record; keyed by
+    (problem, quiz question, shown options). A failed call counts as an abstention."""
+    requests, keys = [], []
+    for item in items.itertuples(index=False):
+        image = images.get(item.problem_id)
+        if image is None or image.status != "ok":
+            continue
+        url = evaluation.image_data_url(storage.read_bytes(image.image_path))
+        for i, quiz in enumerate(json.loads(item.quizzes_json)):
+            shown, _ = evaluation.shuffle_options(quiz["options"], item.problem_id, i)
+            options = "\n".join(f"{letter}. {text}" for letter, text in shown.items())
+            keys.append((item.problem_id, quiz["question"], json.dumps(shown)))
+            requests.append(Request(f"{item.problem_id}#{i}", prompt.messages(
+                image_data_url=url, quiz_question=quiz["question"], options=options), prompt.sha256))
+    results = llm.client().batch("answerer", requests, schemas.parse_letter)
+    return {key: (r.value if r.status == "ok" else None, r.content[:100] if r.status == "ok" else r.reason[:100])
+            for key, r in zip(keys, results)}
 
 
 class _Missing:
@@ -196,7 +254,7 @@ def iv_asset(spec: ModelSpec) -> dg.AssetsDefinition:
         group_name="evaluation",
         kinds={"python"},
         owners=OWNERS,
-        required_resource_keys={"storage", "ocr"},
+        required_resource_keys={"storage", "ocr", "llm"},
         description=(
             f"Inverse validation of {spec.label}: every quiz answered from the image alone (options "
             "shuffled with a fixed seed per quiz); an image is faithful when all its quizzes are right. "
@@ -205,26 +263,34 @@ def iv_asset(spec: ModelSpec) -> dg.AssetsDefinition:
     )
     def _iv(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         storage: StorageResource = context.resources.storage
-        ocr = context.resources.ocr
+        ocr, llm = context.resources.ocr, context.resources.llm
+        offline = llm.is_offline("answerer")
+        prompt = prompts.load("answer_from_image")
+        answerer = "offline:ocr-match" if offline else f"{llm.model_id('answerer')}|{prompt.ref}"
         fps = {
             key: fingerprint(storage.table_sha("benchmark_items", key), storage.table_sha(f"images/{spec.name}", key),
-                             ocr.describe(), code_hash(evaluation, ocr_backend))
+                             ocr.describe() if offline else answerer, code_hash(evaluation, ocr_backend))
             for key in partition_keys(context)
         }
-        _prefetch_ocr(storage, ocr, spec, name, fps)
+        if offline:
+            _prefetch_ocr(storage, ocr, spec, name, fps)
         outcomes = []
         for key, fp in fps.items():
 
             def compute(key=key):
                 items, images = _items_and_images(storage, spec, key)
+                answers = {} if offline else _llm_answers(storage, llm, prompt, items, images)
                 rows = []
                 for item in items.itertuples(index=False):
                     image = images.get(item.problem_id)
                     answer = None
                     if image is not None and image.status == "ok":
-                        tokens = ocr.tokens(storage, image.image_sha256, image.image_path)
-                        answer = lambda q, opts, tokens=tokens: ocr.answer(tokens, q, opts)  # noqa: E731
-                    rows += evaluation.iv_rows(item, image, spec.name, answer, "offline:ocr-match")
+                        if offline:
+                            tokens = ocr.tokens(storage, image.image_sha256, image.image_path)
+                            answer = lambda q, opts, tokens=tokens: ocr.answer(tokens, q, opts)  # noqa: E731
+                        else:
+                            answer = lambda q, opts, pid=item.problem_id: answers[(pid, q, json.dumps(opts))]  # noqa: E731
+                    rows += evaluation.iv_rows(item, image, spec.name, answer, answerer)
                 return pd.DataFrame(rows, columns=evaluation.IV_COLUMNS)
 
             outcomes.append(build_or_reuse(storage, name, key, fp, compute))
