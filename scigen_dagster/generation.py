@@ -11,6 +11,8 @@ from typing import Any
 import pandas as pd
 from PIL import Image
 
+from . import prompts
+from .llm.client import Request
 from .offline import imgcoder_rules
 from .registry import ModelSpec
 from .resources.storage import StorageResource
@@ -41,20 +43,43 @@ def _base_row(problem_id: str, spec: ModelSpec) -> dict[str, Any]:
     }
 
 
-def render_imgcoder(items: pd.DataFrame, spec: ModelSpec, sandbox, storage: StorageResource) -> pd.DataFrame:
+OFFLINE_PLANNER = "offline:rules"
+
+
+def _llm_plans(pending: dict, spec: ModelSpec, llm) -> dict[str, Any]:
+    """Plans from the registry model's planner: one call per item, the reply parsed into
+    the four parts and the code; a repair sends the last error back with the item."""
+    prompt = prompts.load("imgcoder_plan")
+    client = llm.client_with(f"planner:{spec.name}", spec.planner_settings())
+    requests = []
+    for pid, (item, hint) in pending.items():
+        repair = (f"Your previous script failed with:\n{hint}\nWrite the whole plan and script again, fixed."
+                  if hint else "")
+        requests.append(Request(pid, prompt.messages(
+            image_type=item["image_type"], elements="\n".join(f"- {e}" for e in item["elements"]),
+            question=item["question"], repair=repair), prompt.sha256))
+    results = client.batch(f"planner:{spec.name}", requests, imgcoder_rules.parse_plan_text)
+    return {r.item_id: (r.value if r.status == "ok" else r) for r in results}
+
+
+def render_imgcoder(items: pd.DataFrame, spec: ModelSpec, sandbox, storage: StorageResource, llm=None) -> pd.DataFrame:
     """Plan and render every item; a failed render goes back to the planner with its
     error (up to ``spec.max_attempts``), and the final status is recorded."""
-    if spec.planner != "offline:rules":
-        raise ValueError(
-            f"model {spec.name!r}: planner {spec.planner!r} needs the LLM model-access layer, "
-            "which this build does not have yet; use planner: offline:rules"
-        )
-    rows = {r.problem_id: _base_row(r.problem_id, spec) for r in items.itertuples(index=False)}
+    planner_ref = (f"{OFFLINE_PLANNER}:{imgcoder_rules.PLANNER_VERSION}" if spec.planner == OFFLINE_PLANNER
+                   else f"{spec.planner}|{prompts.load('imgcoder_plan').ref}")
+    rows = {r.problem_id: _base_row(r.problem_id, spec) | {"prompt": planner_ref} for r in items.itertuples(index=False)}
     pending = {r.problem_id: (item_dict(r), None) for r in items.itertuples(index=False)}
     for attempt in range(1, spec.max_attempts + 1):
         if not pending:
             break
-        plans = {pid: imgcoder_rules.plan_figure(item, repair_hint=hint) for pid, (item, hint) in pending.items()}
+        if spec.planner == OFFLINE_PLANNER:
+            plans = {pid: imgcoder_rules.plan_figure(item, repair_hint=hint) for pid, (item, hint) in pending.items()}
+        else:
+            plans = _llm_plans(pending, spec, llm)
+            for pid, plan in list(plans.items()):
+                if not isinstance(plan, imgcoder_rules.FigurePlan):  # the planner call itself failed
+                    rows[pid].update(status="failed", attempts=attempt, reason=f"planner {plan.status}: {plan.reason}"[:500])
+                    del plans[pid]
         results = sandbox.render_many([p.code for p in plans.values()])
         retry = {}
         for (pid, plan), res in zip(plans.items(), results):

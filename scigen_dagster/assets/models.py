@@ -40,7 +40,7 @@ def diffusion_resource_key(spec: ModelSpec) -> str:
 def image_asset(spec: ModelSpec) -> dg.AssetsDefinition:
     name = f"images/{spec.name}"
     is_code = spec.kind == "imgcoder"
-    resource_keys = {"storage", "sandbox"} if is_code else {"storage", diffusion_resource_key(spec)}
+    resource_keys = {"storage", "sandbox", "llm"} if is_code else {"storage", diffusion_resource_key(spec)}
 
     @dg.asset(
         key=["images", spec.name],
@@ -63,14 +63,15 @@ def image_asset(spec: ModelSpec) -> dg.AssetsDefinition:
     def _images(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         storage: StorageResource = context.resources.storage
         modules = (generation, imgcoder_rules, quantities) if is_code else (generation,)
+        prompt_sha = prompts.load("imgcoder_plan").sha256 if is_code and spec.planner != generation.OFFLINE_PLANNER else ""
         outcomes = []
         for key in partition_keys(context):
-            fp = fingerprint(storage.table_sha("benchmark_items", key), spec.config_for_fingerprint(), code_hash(*modules))
+            fp = fingerprint(storage.table_sha("benchmark_items", key), spec.config_for_fingerprint(), code_hash(*modules), prompt_sha)
 
             def compute(key=key):
                 items = storage.read_table("benchmark_items", key)
                 if is_code:
-                    return generation.render_imgcoder(items, spec, context.resources.sandbox, storage)
+                    return generation.render_imgcoder(items, spec, context.resources.sandbox, storage, context.resources.llm)
                 return generation.render_diffusers(items, spec, getattr(context.resources, diffusion_resource_key(spec)), storage)
 
             outcome = build_or_reuse(storage, name, key, fp, compute)

@@ -193,6 +193,10 @@ class LLMClient:
             kwargs["api_base"] = settings.api_base
         if settings.api_key:
             kwargs["api_key"] = settings.api_key
+        elif settings.api_base:
+            # Self-hosted OpenAI-compatible servers (vLLM, Ollama) take no key, but the
+            # OpenAI client refuses to send a request without one.
+            kwargs["api_key"] = "no-key"
         response = await asyncio.wait_for(litellm.acompletion(**kwargs), timeout=settings.timeout_s + 5)
         content = response.choices[0].message.content or ""
         usage = getattr(response, "usage", None)

@@ -61,6 +61,11 @@ def _shuffled(correct: str, distractors: list[str], rng: random.Random) -> tuple
     return letters, LETTERS[options.index(correct)]
 
 
+def shuffled_options(correct: str, distractors: list[str], problem_id: str, index: int) -> tuple[dict[str, str], str]:
+    """Options under letters shuffled with a seed fixed per (problem, quiz)."""
+    return _shuffled(correct, distractors, _rng(problem_id, "shuffle", index))
+
+
 def _quantity_quiz(q: Quantity, question: str, problem_id: str, index: int) -> dict | None:
     rng = _rng(problem_id, "quantity", index)
     distractors = numeric_distractors(q.value, q.unit, rng)

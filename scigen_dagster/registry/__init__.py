@@ -24,9 +24,13 @@ class ModelSpec(BaseModel):
     kind: Literal["imgcoder", "diffusers"]
     display_name: str = ""
     enabled: bool = True
-    # imgcoder
+    # imgcoder: "offline:rules" or a litellm model id for the planner
     planner: str = "offline:rules"
     max_attempts: int = Field(default=2, ge=1, le=5)
+    api_base: str | None = None
+    api_key_env: str | None = None  # the NAME of the environment variable holding the key
+    temperature: float = 0.0
+    max_tokens: int = Field(default=4096, ge=64)
     # diffusers
     model: str = "builtin:tiny-sd"
     steps: int = Field(default=8, ge=1)
@@ -46,7 +50,20 @@ class ModelSpec(BaseModel):
         return self.display_name or self.name
 
     def config_for_fingerprint(self) -> dict[str, Any]:
-        return self.model_dump(exclude={"display_name", "enabled"})
+        return self.model_dump(exclude={"display_name", "enabled", "api_base", "api_key_env"})
+
+    def planner_settings(self):
+        """Role settings of this model's planner; the key is read from the environment."""
+        from ..llm.client import RoleSettings
+
+        key = None
+        if self.api_key_env:
+            key = os.environ.get(self.api_key_env)
+            if not key:
+                raise RegistryError(
+                    f"model {self.name!r}: environment variable {self.api_key_env} (api_key_env) is not set")
+        return RoleSettings(model=self.planner, api_base=self.api_base, api_key=key,
+                            temperature=self.temperature, max_tokens=self.max_tokens)
 
 
 def registry_path() -> Path | None:

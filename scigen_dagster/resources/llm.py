@@ -69,6 +69,20 @@ class LLMResource(dg.ConfigurableResource):
     def model_id(self, name: str) -> str:
         return self.role(name).model
 
+    def usage(self) -> dict:
+        """The ledger so far (all zeros while every role is offline)."""
+        if self._client is None and all(self.is_offline(r) for r in ROLES):
+            return {"paid_calls": 0, "cache_hits": 0, "cache_misses": 0, "prompt_tokens": 0,
+                    "completion_tokens": 0, "cost_usd": 0.0}
+        return self.client().ledger.summary()
+
+    def client_with(self, role: str, settings: RoleSettings) -> LLMClient:
+        """The run's client with one more role (a registry model's own planner), sharing
+        the cache, the ledger and the budget with every other role."""
+        client = self.client()
+        client.roles[role] = settings
+        return client
+
     def client(self) -> LLMClient:
         """One client per resource instance: one cache connection and one ledger per run."""
         if self._client is None:
@@ -92,3 +106,9 @@ def role_from_env(role: str, **defaults) -> RoleConfig:
     if key_env := os.environ.get(prefix + "API_KEY_ENV"):
         values["api_key"] = dg.EnvVar(key_env)
     return RoleConfig(**values)
+
+
+def usage_between(before: dict, after: dict) -> dict:
+    """What a step spent: the difference of two ledger summaries (calls, cache, tokens, $)."""
+    keys = ("paid_calls", "cache_hits", "cache_misses", "prompt_tokens", "completion_tokens", "cost_usd")
+    return {k: round(after[k] - before[k], 6) for k in keys}
