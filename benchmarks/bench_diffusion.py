@@ -75,6 +75,10 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--device", default="auto")
     ap.add_argument("--dtype", default="auto")
     ap.add_argument("--no-batch-invariant", action="store_true", help="plain batching (faster, not byte-stable)")
+    ap.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
+    ap.add_argument(
+        "--skip-free", action="store_true", help="skip the extra unconstrained-batching (batch_invariant=False) run"
+    )
     ap.add_argument("--cache-dir", default=None, help="where builtin models are built (default: a temp dir)")
     args = ap.parse_args(argv)
 
@@ -100,6 +104,8 @@ def main(argv: list[str] | None = None) -> dict:
 
     import torch
 
+    if args.threads:
+        torch.set_num_threads(args.threads)
     prompts = [QUESTIONS[i % len(QUESTIONS)].format(i=i) for i in range(n)]
     seeds = [seed_for(f"bench-{i}") for i in range(n)]
 
@@ -154,6 +160,23 @@ def main(argv: list[str] | None = None) -> dict:
     if device.startswith("cuda"):
         result["peak_gpu_gb"] = round(torch.cuda.max_memory_allocated() / 2**30, 3)
         result["gpu_name"] = torch.cuda.get_device_name()
+
+    if not args.skip_free and not args.no_batch_invariant:
+        # What byte-stability costs: same seeds, plain batching.
+        clear_pipeline_cache()
+        free_cfg = {**cfg, "batch_invariant": False}
+        free_b, free_s1 = DiffusionResource(**free_cfg), DiffusionResource(**{**free_cfg, "batch_size": 1})
+        free_b.generate(prompts[: preset["batch_size"]], seeds[: preset["batch_size"]])
+        free_s1.generate(prompts[:1], seeds[:1])
+        fb_out, fb_s = _timed(free_b, prompts, seeds)
+        fs_out, fs_s = _timed(free_s1, prompts, seeds)
+        result.update(
+            free_batched_per_s=round(n / fb_s, 3),
+            free_sequential_per_s=round(n / fs_s, 3),
+            free_same_images=[a.png for a in fb_out] == [b.png for b in fs_out],
+            free_matches_invariant=[a.png for a in fs_out] == [b.png for b in s_out],
+        )
+        _log(f"free batching: {n / fb_s:.2f} img/s batched, {n / fs_s:.2f} img/s sequential")
     result.update(
         model=preset["model"],
         n=n,

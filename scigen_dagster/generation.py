@@ -108,19 +108,20 @@ def render_imgcoder(items: pd.DataFrame, spec: ModelSpec, sandbox, storage: Stor
 def render_diffusers(items: pd.DataFrame, spec: ModelSpec, diffusion, storage: StorageResource) -> pd.DataFrame:
     from .resources.diffusion import seed_for
 
-    rows, prompts, seeds = [], [], []
+    rows, questions, seeds = [], [], []
     for r in items.itertuples(index=False):
         row = _base_row(r.problem_id, spec)
-        row["prompt"] = spec.prompt_template.format(question=r.question)
+        # The resource applies the model's prompt template; the row records what was sent.
+        row["prompt"] = diffusion.format_prompt(r.question)
         row["seed"] = seed_for(r.problem_id, spec.seed)
         rows.append(row)
-        prompts.append(row["prompt"])
+        questions.append(r.question)
         seeds.append(row["seed"])
     if not rows:
         return pd.DataFrame(columns=IMAGE_COLUMNS)
     start = time.perf_counter()
     try:
-        images = diffusion.generate(prompts, seeds)
+        images = diffusion.generate(questions, seeds)
     except Exception as exc:  # a failed batch stays in the table with its reason
         for row in rows:
             row.update(status="failed", reason=f"generation error: {type(exc).__name__}: {exc}"[:500], attempts=1)

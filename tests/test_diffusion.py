@@ -30,6 +30,16 @@ PROMPTS = [
 ]
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _single_thread():
+    # One intra-op thread: immune to OpenMP oversubscription when the box is shared (2 threads
+    # on a loaded 2-core machine ran these tests 3-5x slower); restored afterwards.
+    prev = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(prev)
+
+
 @pytest.fixture(scope="module")
 def cache_dir(tmp_path_factory) -> str:
     return str(tmp_path_factory.mktemp("diffusion-models"))

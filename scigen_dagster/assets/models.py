@@ -18,6 +18,7 @@ from .. import prompts
 from ..llm import schemas
 from ..llm.client import Request
 from ..registry import ModelSpec
+from ..resources.diffusion import GPU_POOL
 from ..resources.storage import StorageResource, fingerprint
 from .common import (
     OWNERS,
@@ -29,7 +30,6 @@ from .common import (
     preview,
 )
 
-GPU_POOL = "gpu"
 INCEPTION_ENV = "SCIGEN_INCEPTION_WEIGHTS"
 
 
@@ -117,11 +117,10 @@ def _items_and_images(storage: StorageResource, spec: ModelSpec, key: str) -> tu
     return items, {r.problem_id: r for r in images.itertuples(index=False)}
 
 
-def judge_asset(spec: ModelSpec) -> dg.AssetsDefinition:
-    name = f"judge_scores/{spec.name}"
-
-    @dg.asset(
-        key=["judge_scores", spec.name],
+def _evaluation_asset(spec: ModelSpec, family: str, description: str):
+    """The decorator shared by the per-partition evaluation assets of one model."""
+    return dg.asset(
+        key=[family, spec.name],
         deps=["benchmark_items", ["images", spec.name]],
         partitions_def=taxonomy.image_type_partitions,
         backfill_policy=dg.BackfillPolicy.single_run(),
@@ -129,7 +128,23 @@ def judge_asset(spec: ModelSpec) -> dg.AssetsDefinition:
         kinds={"python"},
         owners=OWNERS,
         required_resource_keys={"storage", "ocr", "llm"},
-        description=(
+        description=description,
+    )
+
+
+def _evaluation_fingerprints(context, storage: StorageResource, spec: ModelSpec, *config) -> dict[str, str]:
+    """Per partition: the items' and the images' content hashes plus the evaluator's config."""
+    return {
+        key: fingerprint(storage.table_sha("benchmark_items", key), storage.table_sha(f"images/{spec.name}", key), *config)
+        for key in partition_keys(context)
+    }
+
+
+def judge_asset(spec: ModelSpec) -> dg.AssetsDefinition:
+    name = f"judge_scores/{spec.name}"
+
+    @_evaluation_asset(
+        spec, "judge_scores", (
             f"Rubric scores of {spec.label}'s figures: Correctness_Fidelity, Layout_Precision, "
             "Readability_Occlusion, Scientific_Plausibility, Expressiveness_Richness (integers 0-2). "
             "A dimension the judge could not measure is missing, never 0."
@@ -142,11 +157,7 @@ def judge_asset(spec: ModelSpec) -> dg.AssetsDefinition:
         prompt = prompts.load("judge")
         judge_id = evaluation.OFFLINE_JUDGE if offline else llm.model_id("judge")
         judge_config = judge_id if offline else [judge_id, llm.judge.temperature, prompt.sha256]
-        fps = {
-            key: fingerprint(storage.table_sha("benchmark_items", key), storage.table_sha(f"images/{spec.name}", key),
-                             judge_config, code_hash(evaluation, quantities, ocr_backend))
-            for key in partition_keys(context)
-        }
+        fps = _evaluation_fingerprints(context, storage, spec, judge_config, code_hash(evaluation, quantities, ocr_backend))
         if offline:
             _prefetch_ocr(storage, ocr, spec, name, fps)
         outcomes = []
@@ -247,16 +258,8 @@ _MISSING = _Missing()
 def iv_asset(spec: ModelSpec) -> dg.AssetsDefinition:
     name = f"iv_results/{spec.name}"
 
-    @dg.asset(
-        key=["iv_results", spec.name],
-        deps=["benchmark_items", ["images", spec.name]],
-        partitions_def=taxonomy.image_type_partitions,
-        backfill_policy=dg.BackfillPolicy.single_run(),
-        group_name="evaluation",
-        kinds={"python"},
-        owners=OWNERS,
-        required_resource_keys={"storage", "ocr", "llm"},
-        description=(
+    @_evaluation_asset(
+        spec, "iv_results", (
             f"Inverse validation of {spec.label}: every quiz answered from the image alone (options "
             "shuffled with a fixed seed per quiz); an image is faithful when all its quizzes are right. "
             "R_inv = faithful images / attempted problems; a missing or failed image is not faithful."
@@ -268,11 +271,8 @@ def iv_asset(spec: ModelSpec) -> dg.AssetsDefinition:
         offline = llm.is_offline("answerer")
         prompt = prompts.load("answer_from_image")
         answerer = "offline:ocr-match" if offline else f"{llm.model_id('answerer')}|{prompt.ref}"
-        fps = {
-            key: fingerprint(storage.table_sha("benchmark_items", key), storage.table_sha(f"images/{spec.name}", key),
-                             ocr.describe() if offline else answerer, code_hash(evaluation, ocr_backend))
-            for key in partition_keys(context)
-        }
+        fps = _evaluation_fingerprints(context, storage, spec, ocr.describe() if offline else answerer,
+                                       code_hash(evaluation, ocr_backend))
         if offline:
             _prefetch_ocr(storage, ocr, spec, name, fps)
         outcomes = []

@@ -215,8 +215,12 @@ class LLMClient:
             return hit["content"]
         self.ledger.cache_misses += 1
         estimate = _estimate_cost(settings, messages)
-        if not self.ledger.reserve(estimate):
-            raise _BudgetExceeded()
+        while not self.ledger.reserve(estimate):
+            # Calls in flight hold reservations at their upper bound and settle far below
+            # it; wait for them before deciding the budget is spent.
+            if self.ledger.reserved_usd <= 1e-12:
+                raise _BudgetExceeded()
+            await asyncio.sleep(0.01)
         last: BaseException | None = None
         try:
             for attempt in range(settings.max_retries + 1):
