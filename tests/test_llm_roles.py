@@ -91,3 +91,17 @@ def test_the_key_appears_in_no_table_cache_or_event(run):
         assert SECRET not in str(record.event_log_entry), "secret found in materialization metadata"
     for run_record in run["instance"].get_runs():
         assert SECRET not in json.dumps(run_record.run_config, default=str)
+
+
+def _usage(result, family):
+    for event in result.get_asset_materialization_events():
+        if event.asset_key == dg.AssetKey([family, "imgcoder_rules"]):
+            return event.materialization.metadata["llm_usage"].value
+    raise AssertionError(f"no materialization of {family}")
+
+
+def test_usage_metadata_counts_paid_calls_then_cache_hits(run):
+    first, second = _usage(run["first"], "judge_scores"), _usage(run["second"], "judge_scores")
+    assert first["paid_calls"] > 0 and first["cache_hits"] == 0
+    assert second["paid_calls"] == 0 and second["cache_hits"] == first["paid_calls"]
+    assert _usage(run["second"], "iv_results")["paid_calls"] == 0

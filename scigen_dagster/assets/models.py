@@ -19,6 +19,7 @@ from ..llm import schemas
 from ..llm.client import Request
 from ..registry import ModelSpec
 from ..resources.diffusion import GPU_POOL
+from ..resources.llm import usage_between
 from ..resources.storage import StorageResource, fingerprint
 from .common import (
     OWNERS,
@@ -160,6 +161,7 @@ def judge_asset(spec: ModelSpec) -> dg.AssetsDefinition:
         fps = _evaluation_fingerprints(context, storage, spec, judge_config, code_hash(evaluation, quantities, ocr_backend))
         if offline:
             _prefetch_ocr(storage, ocr, spec, name, fps)
+        before = llm.usage()
         outcomes = []
         for key, fp in fps.items():
 
@@ -189,6 +191,7 @@ def judge_asset(spec: ModelSpec) -> dg.AssetsDefinition:
             "means": dg.MetadataValue.json({d: (m if m is not None else "not measured") for d, m in means.items()}),
             "judge_status": counts_md(frame["judge_status"], "judge_status"),
             "failure_rate": float((frame["judge_status"] != "ok").mean()) if len(frame) else 0.0,
+            "llm_usage": dg.MetadataValue.json(usage_between(before, llm.usage())),
             "reused_partitions": sum(o.reused for o in outcomes),
             "preview": preview(frame, ["problem_id", *evaluation.JUDGE_DIMENSIONS[:3], "label_recall"]),
         })
@@ -275,6 +278,7 @@ def iv_asset(spec: ModelSpec) -> dg.AssetsDefinition:
                                        code_hash(evaluation, ocr_backend))
         if offline:
             _prefetch_ocr(storage, ocr, spec, name, fps)
+        before = llm.usage()
         outcomes = []
         for key, fp in fps.items():
 
@@ -306,6 +310,7 @@ def iv_asset(spec: ModelSpec) -> dg.AssetsDefinition:
             "R_inv_excluding_failed_images (original rule)": r_orig if r_orig is not None else "not measured",
             "question_accuracy": float(frame["correct"].mean()) if len(frame) else "not measured",
             "abstained": int(frame["abstained"].sum()),
+            "llm_usage": dg.MetadataValue.json(usage_between(before, llm.usage())),
             "partitions": partitions_md(outcomes, lambda f: {"R_inv": evaluation.r_inv(f)}),
             "reused_partitions": sum(o.reused for o in outcomes),
         })
