@@ -75,6 +75,8 @@ def test_images_are_real_pngs_with_plans_and_code(pipeline):
             assert r.image_path.endswith(f"{r.image_sha256}.png")
             assert Image.open(io.BytesIO(png)).size == (r.width, r.height)
     code_rows = storage.read_table("images/imgcoder_rules", PARTITION)
+    assert code_rows["answer_leak"].notna().all() and not code_rows["answer_leak"].any(), \
+        "the rule planner never prints the answer, and every rendered figure was checked"
     for r in code_rows.itertuples():
         plan = json.loads(r.plan_json)
         assert list(plan) == ["Image Content", "Layout", "Labels", "Drawing Considerations"]

@@ -41,7 +41,7 @@ def diffusion_resource_key(spec: ModelSpec) -> str:
 def image_asset(spec: ModelSpec) -> dg.AssetsDefinition:
     name = f"images/{spec.name}"
     is_code = spec.kind == "imgcoder"
-    resource_keys = {"storage", "sandbox", "llm"} if is_code else {"storage", diffusion_resource_key(spec)}
+    resource_keys = {"storage", "ocr"} | ({"sandbox", "llm"} if is_code else {diffusion_resource_key(spec)})
 
     @dg.asset(
         key=["images", spec.name],
@@ -63,7 +63,7 @@ def image_asset(spec: ModelSpec) -> dg.AssetsDefinition:
     )
     def _images(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         storage: StorageResource = context.resources.storage
-        modules = (generation, imgcoder_rules, quantities) if is_code else (generation,)
+        modules = (generation, imgcoder_rules, quantities, ocr_backend) if is_code else (generation, ocr_backend)
         prompt_sha = prompts.load("imgcoder_plan").sha256 if is_code and spec.planner != generation.OFFLINE_PLANNER else ""
         outcomes = []
         for key in partition_keys(context):
@@ -72,8 +72,11 @@ def image_asset(spec: ModelSpec) -> dg.AssetsDefinition:
             def compute(key=key):
                 items = storage.read_table("benchmark_items", key)
                 if is_code:
-                    return generation.render_imgcoder(items, spec, context.resources.sandbox, storage, context.resources.llm)
-                return generation.render_diffusers(items, spec, getattr(context.resources, diffusion_resource_key(spec)), storage)
+                    frame = generation.render_imgcoder(items, spec, context.resources.sandbox, storage, context.resources.llm)
+                else:
+                    frame = generation.render_diffusers(
+                        items, spec, getattr(context.resources, diffusion_resource_key(spec)), storage)
+                return generation.flag_leaks(frame, items, context.resources.ocr, storage)
 
             outcome = build_or_reuse(storage, name, key, fp, compute)
             context.log.info(f"{name}[{key}]: {len(outcome.frame)} rows{' (reused)' if outcome.reused else ''}")
@@ -88,6 +91,7 @@ def image_asset(spec: ModelSpec) -> dg.AssetsDefinition:
             "failures_by_reason": counts_md(frame.loc[~ok, "reason"].str.split(":").str[0], "reason"),
             "partitions": partitions_md(outcomes, lambda f: {"ok": int((f["status"] == "ok").sum())}),
             "reused_partitions": sum(o.reused for o in outcomes),
+            "answer_leaks": int(frame["answer_leak"].fillna(False).sum()),
             "sample_images": dg.MetadataValue.json(
                 [storage.path(p) for p in frame.loc[ok, "image_path"].head(6)]),
             "preview": preview(frame, ["problem_id", "status", "attempts", "reason", "image_path"]),

@@ -145,10 +145,31 @@ def token_prices(model: str) -> tuple[float, float]:
     return 0.0, 0.0
 
 
+IMAGE_TOKENS = 1500  # a generous bound for one image at <= 1024 px in current vision models
+
+
+def prompt_token_bound(messages: list[dict[str, Any]]) -> int:
+    """An upper bound on prompt tokens: ASCII at 4 characters a token, every other
+    character (CJK, Greek) at one token per UTF-8 byte (a byte-level tokenizer never needs
+    more), and a fixed allowance per image instead of the length of its base64 text."""
+    text, images = [], 0
+    for message in messages:
+        content = message.get("content")
+        for part in content if isinstance(content, list) else [content]:
+            if isinstance(part, dict) and part.get("type") == "image_url":
+                images += 1
+            else:
+                text.append(part.get("text", "") if isinstance(part, dict) else str(part or ""))
+    joined = "".join(text)
+    non_ascii = [ch for ch in joined if ord(ch) > 127]
+    non_ascii_bytes = len("".join(non_ascii).encode("utf-8"))
+    return (len(joined) - len(non_ascii)) // 4 + non_ascii_bytes + images * IMAGE_TOKENS + 8 * len(messages) + 1
+
+
 def _estimate_cost(settings: RoleSettings, messages: list[dict[str, Any]]) -> float:
-    """An upper bound for the budget check: the prompt at ~4 chars a token plus max_tokens."""
+    """An upper bound for the budget check: the prompt bound plus max_tokens."""
     price_in, price_out = token_prices(settings.model)
-    return (len(json.dumps(messages, ensure_ascii=False)) // 4 + 1) * price_in + settings.max_tokens * price_out
+    return prompt_token_bound(messages) * price_in + settings.max_tokens * price_out
 
 
 class LLMClient:
@@ -183,7 +204,7 @@ class LLMClient:
         if settings.rpm:
             await self._bucket(role, "rpm", settings.rpm).acquire()
         if settings.tpm:
-            await self._bucket(role, "tpm", settings.tpm).acquire(len(json.dumps(messages)) / 4 + settings.max_tokens)
+            await self._bucket(role, "tpm", settings.tpm).acquire(prompt_token_bound(messages) + settings.max_tokens)
         await self._pause.wait()
         kwargs: dict[str, Any] = {"model": settings.model, "messages": messages, "timeout": settings.timeout_s,
                                   "num_retries": 0, **settings.params()}

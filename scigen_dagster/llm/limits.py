@@ -17,7 +17,9 @@ class TokenBucket:
         self.capacity = capacity if capacity is not None else max(1.0, per_minute / 60.0)
         self.tokens = self.capacity
         self.updated = time.monotonic()
-        self._lock = asyncio.Lock()
+        # asyncio locks belong to one event loop and every batch() runs its own loop.
+        self._lock: asyncio.Lock | None = None
+        self._lock_loop: asyncio.AbstractEventLoop | None = None
 
     def _refill(self) -> None:
         now = time.monotonic()
@@ -26,6 +28,9 @@ class TokenBucket:
 
     async def acquire(self, amount: float = 1.0) -> None:
         amount = min(amount, self.capacity)  # a request larger than the burst waits for a full bucket
+        loop = asyncio.get_running_loop()
+        if self._lock_loop is not loop:
+            self._lock, self._lock_loop = asyncio.Lock(), loop
         async with self._lock:
             while True:
                 self._refill()
@@ -45,6 +50,6 @@ class Pause:
         self.until = max(self.until, time.monotonic() + seconds)
 
     async def wait(self) -> None:
-        delay = self.until - time.monotonic()
-        if delay > 0:
+        # Loop: another 429 may extend the pause while this caller sleeps.
+        while (delay := self.until - time.monotonic()) > 0:
             await asyncio.sleep(delay)
