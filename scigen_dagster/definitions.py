@@ -7,6 +7,8 @@ import os
 import dagster as dg
 
 from . import taxonomy
+from .checks import export_checks, model_checks, quarantine_explained
+from .schedules import evaluation_job, nightly_schedule
 from .assets.models import diffusion_resource_key, model_assets
 from .assets.problems import benchmark_items, corpus, taxonomy_labels, visualizable_problems
 from .assets.reporting import finetune_asset, leaderboard_asset
@@ -53,7 +55,10 @@ def build_definitions(
         "scigen_all", selection=dg.AssetSelection.all(), partitions_def=taxonomy.image_type_partitions,
         description="Every asset; launch it with a partition range to run many image types in one run.",
     )
-    return dg.Definitions(assets=assets, resources=resources, jobs=[everything])
+    nightly = evaluation_job(models)
+    checks = [quarantine_explained, *[c for spec in models for c in model_checks(spec)], *export_checks(models)]
+    return dg.Definitions(assets=assets, asset_checks=checks, resources=resources, jobs=[everything, nightly],
+                          schedules=[nightly_schedule(nightly)])
 
 
 defs = build_definitions()

@@ -108,8 +108,9 @@ def select_for_training(items: pd.DataFrame, tables: dict[str, pd.DataFrame], re
     images, judge, iv = tables["images"], tables["judge_scores"], tables["iv_results"]
     if images.empty:
         return pd.DataFrame(columns=[*items.columns, "image_path", "image_sha256", "model", "judge_mean"])
-    chosen = items.merge(images[images["status"] == "ok"][["problem_id", "image_path", "image_sha256", "model"]],
-                         on="problem_id")
+    # A figure that shows its own answer teaches nothing: it never enters a training set.
+    usable = images[(images["status"] == "ok") & ~images["answer_leak"].fillna(False).astype(bool)]
+    chosen = items.merge(usable[["problem_id", "image_path", "image_sha256", "model"]], on="problem_id")
     if require_faithful:
         per = evaluation.per_image_faithfulness(iv)
         chosen = chosen[chosen["problem_id"].isin(per.loc[per["faithful"], "problem_id"])]

@@ -47,7 +47,9 @@ def run(tmp_path_factory, monkeypatch_module):
         for family in ("judge_scores", "iv_results"):
             (root / "tables" / family / "imgcoder_rules" / f"{PARTITION}.parquet").unlink()
         second = job.execute_in_process(partition_key=PARTITION, instance=instance)
-        yield {"root": root, "defs": defs, "first": first, "second": second, "stub": stub,
+        requests_after_second = stub.stats.requests
+        night = defs.resolve_job_def("nightly_evaluation").execute_in_process(partition_key=PARTITION, instance=instance)
+        yield {"night": night, "night_requests": stub.stats.requests - requests_after_second,"root": root, "defs": defs, "first": first, "second": second, "stub": stub,
                "requests_after_first": requests_after_first, "instance": instance}
 
 
@@ -105,3 +107,8 @@ def test_usage_metadata_counts_paid_calls_then_cache_hits(run):
     assert first["paid_calls"] > 0 and first["cache_hits"] == 0
     assert second["paid_calls"] == 0 and second["cache_hits"] == first["paid_calls"]
     assert _usage(run["second"], "iv_results")["paid_calls"] == 0
+
+
+def test_an_unchanged_night_makes_no_model_call(run):
+    assert run["night"].success
+    assert run["night_requests"] == 0, "the nightly re-evaluation paid for answers it already had"

@@ -129,3 +129,10 @@ def test_rematerializing_unchanged_inputs_is_identical_and_reused(pipeline):
         if "reused_partitions" in e.materialization.metadata
     ]
     assert reused and all(v == 1 for v in reused)
+
+
+def test_asset_checks_run_with_the_graph_and_exports_are_clean(pipeline):
+    evaluations = {e.check_name: e for e in pipeline["first"].get_asset_check_evaluations()}
+    assert {"quarantine_explained", "execution_success_rate", "judge_failure_rate", "exports_are_clean"} <= set(evaluations)
+    assert evaluations["exports_are_clean"].passed
+    assert evaluations["quarantine_explained"].passed
