@@ -4,7 +4,6 @@ an export. Thresholds are module constants so the UI's check descriptions state 
 from __future__ import annotations
 
 import io
-import json
 
 import dagster as dg
 import pandas as pd
@@ -20,8 +19,7 @@ MAX_JUDGE_FAILURE = 0.1
 
 
 def _partitions(storage: StorageResource, asset: str) -> pd.DataFrame:
-    frames = [storage.read_table(asset, k) for k in taxonomy.PARTITION_KEYS if storage.exists(storage.table_rel(asset, k))]
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    return storage.read_partitions(asset, taxonomy.PARTITION_KEYS)
 
 
 def quarantine_result(storage: StorageResource) -> dg.AssetCheckResult:

@@ -4,12 +4,11 @@ import io
 import json
 
 import dagster as dg
-import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 from PIL import Image
 
-from scigen_dagster import evaluation, taxonomy
+from scigen_dagster import evaluation
 from scigen_dagster.definitions import build_definitions
 from scigen_dagster.registry import ModelSpec
 

@@ -1,8 +1,6 @@
 """The leaderboard over every model and the fine-tuning exports."""
 
 
-import io
-import json
 
 import dagster as dg
 import pandas as pd
@@ -10,13 +8,11 @@ import pandas as pd
 from .. import evaluation, reporting, taxonomy
 from ..registry import ModelSpec
 from ..resources.storage import StorageResource, fingerprint
-from .common import OWNERS, build_or_reuse, code_hash, preview
+from .common import OWNERS, build_or_reuse, code_hash
 
 
 def _model_tables(storage: StorageResource, spec: ModelSpec, family: str) -> pd.DataFrame:
-    frames = [storage.read_table(f"{family}/{spec.name}", k).assign(partition=k) for k in taxonomy.PARTITION_KEYS
-              if storage.exists(storage.table_rel(f"{family}/{spec.name}", k))]
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    return storage.read_partitions(f"{family}/{spec.name}", taxonomy.PARTITION_KEYS)
 
 
 def _eval_shas(storage: StorageResource, specs: list[ModelSpec]) -> list:
@@ -96,9 +92,7 @@ def finetune_asset(specs: list[ModelSpec]) -> dg.AssetsDefinition:
         per model as VeRL parquet (data_source, prompt as chat messages, images, ability,
         reward_model, extra_info) and as HF-datasets-compatible parquet."""
         storage: StorageResource = context.resources.storage
-        items = pd.concat(
-            [storage.read_table("benchmark_items", k) for k in taxonomy.PARTITION_KEYS
-             if storage.exists(storage.table_rel("benchmark_items", k))], ignore_index=True)
+        items = storage.read_partitions("benchmark_items", taxonomy.PARTITION_KEYS).drop(columns="partition")
         summary = []
         for spec in specs:
             fp = fingerprint(_eval_shas(storage, [spec]), config.model_dump(), code_hash(reporting))

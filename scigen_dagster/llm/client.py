@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import json
 import random
 import threading
 from dataclasses import dataclass, field

@@ -140,6 +140,12 @@ class StorageResource(dg.ConfigurableResource):
         with self._filesystem().open(self.path(rel), "rb") as fh:
             return pq.read_table(fh).to_pandas()
 
+    def read_partitions(self, asset: str, keys) -> pd.DataFrame:
+        """Every stored partition of ``asset`` among ``keys``, concatenated, with a
+        ``partition`` column; partitions never materialized are simply absent."""
+        frames = [self.read_table(asset, k).assign(partition=k) for k in keys if self.exists(self.table_rel(asset, k))]
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
     def table_fingerprint(self, asset: str, partition: str | None = None) -> str | None:
         """The fingerprint stored with a table, read from the Parquet footer only."""
         rel = self.table_rel(asset, partition)
