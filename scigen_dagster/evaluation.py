@@ -129,15 +129,20 @@ def shuffle_options(options: dict[str, str], problem_id: str, quiz_index: int) -
 IV_COLUMNS = [
     "problem_id", "model", "quiz_index", "image_status", "question", "shown_options_json",
     "chosen_letter", "correct_letter", "correct", "abstained", "answerer", "evidence",
+    "blind_letter", "blind_correct",
 ]
+Answerer = Callable[[str, dict[str, str]], tuple[str | None, str]]
 
 
 def iv_rows(
-    item: Any, image_row: Any, model: str, answer: Callable[[str, dict[str, str]], tuple[str | None, str]] | None,
-    answerer_name: str,
+    item: Any, image_row: Any, model: str, answer: Answerer | None, answerer_name: str,
+    blind: Answerer | None = None,
 ) -> list[dict[str, Any]]:
     """One row per quiz; ``answer(question, shown_options)`` sees only the image (bound
-    inside the callable) and returns (shown letter or None, evidence)."""
+    inside the callable) and returns (shown letter or None, evidence).
+
+    ``blind`` is the same answerer with no image at all: a quiz it gets right says
+    nothing about the figure (the control of TIFA-style evaluation)."""
     rows = []
     for i, quiz in enumerate(json.loads(item.quizzes_json)):
         shown, back = shuffle_options(quiz["options"], item.problem_id, i)
@@ -147,7 +152,12 @@ def iv_rows(
             "question": quiz["question"], "shown_options_json": json.dumps(shown, ensure_ascii=False),
             "chosen_letter": None, "correct_letter": quiz["correct_option"], "correct": False,
             "abstained": True, "answerer": answerer_name, "evidence": "",
+            "blind_letter": None, "blind_correct": None,
         }
+        if blind is not None:
+            letter, _ = blind(quiz["question"], shown)
+            row["blind_letter"] = back[letter] if letter else None
+            row["blind_correct"] = row["blind_letter"] == quiz["correct_option"]
         if answer is not None and row["image_status"] == "ok":
             letter, evidence = answer(quiz["question"], shown)
             chosen = back[letter] if letter else None
@@ -177,6 +187,18 @@ def per_image_faithfulness(iv: pd.DataFrame, exclude_failed: bool = False) -> pd
 def r_inv(iv: pd.DataFrame, exclude_failed: bool = False) -> float | None:
     per = per_image_faithfulness(iv, exclude_failed)
     return float(per["faithful"].mean()) if len(per) else None
+
+
+def image_dependent(iv: pd.DataFrame) -> pd.DataFrame:
+    """The quizzes the blind control got wrong: only these are evidence about a figure."""
+    if iv.empty or "blind_correct" not in iv:
+        return iv
+    return iv[iv["blind_correct"].astype("boolean").fillna(False) == False]  # noqa: E712 - nullable bool
+
+
+def blind_accuracy(iv: pd.DataFrame) -> float | None:
+    measured = iv["blind_correct"].dropna() if "blind_correct" in iv else pd.Series(dtype=bool)
+    return float(measured.astype(bool).mean()) if len(measured) else None
 
 
 # ---------------------------------------------------------------- reference metrics ---

@@ -112,3 +112,11 @@ def test_usage_metadata_counts_paid_calls_then_cache_hits(run):
 def test_an_unchanged_night_makes_no_model_call(run):
     assert run["night"].success
     assert run["night_requests"] == 0, "the nightly re-evaluation paid for answers it already had"
+
+
+def test_blind_control_asks_the_same_quizzes_without_the_image(run):
+    storage = run["defs"].resources["storage"]
+    iv = storage.read_table("iv_results/imgcoder_rules", PARTITION)
+    # The stub says B with or without an image, so the blind answer equals the seen one.
+    assert (iv["blind_letter"] == iv["chosen_letter"]).all()
+    assert (iv["blind_correct"] == iv["correct"]).all()

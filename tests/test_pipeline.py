@@ -101,6 +101,8 @@ def test_iv_results_cover_every_quiz_and_code_figures_beat_noise(pipeline):
     # A random-weight diffusion model draws no legible labels: the OCR answerer abstains.
     assert code_iv["correct"].mean() > noise_iv["correct"].mean()
     assert evaluation.r_inv(noise_iv) == 0.0
+    # OCR of no image reads nothing: the offline answerer abstains in the blind control.
+    assert code_iv["blind_letter"].isna().all() and not code_iv["blind_correct"].any()
 
 
 def test_leaderboard_and_exports(pipeline):

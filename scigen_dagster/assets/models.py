@@ -233,21 +233,26 @@ def _llm_judge_table(storage, llm, prompt, spec: ModelSpec, items: pd.DataFrame,
     return _judge_frame(list(rows.values()))
 
 
-def _llm_answers(storage, llm, prompt, items: pd.DataFrame, images: dict) -> dict:
+def _or_not_measured(value):
+    return value if value is not None else "not measured"
+
+
+def _llm_answers(storage, llm, prompt, items: pd.DataFrame, images: dict, blind: bool = False) -> dict:
     """Every quiz of every rendered figure answered by the answerer role from the image
-    alone, options shown in the same shuffled order as the rows record; keyed by
-    (problem, quiz question, shown options). A failed call counts as an abstention."""
+    alone (or, for the blind control, with no image), options shown in the same shuffled
+    order as the rows record; keyed by (problem, quiz question, shown options). A failed
+    call counts as an abstention."""
     requests, keys = [], []
     for item in items.itertuples(index=False):
         image = images.get(item.problem_id)
-        if image is None or image.status != "ok":
+        if not blind and (image is None or image.status != "ok"):
             continue
-        url = evaluation.image_data_url(storage.read_bytes(image.image_path))
+        url = None if blind else evaluation.image_data_url(storage.read_bytes(image.image_path))
         for i, quiz in enumerate(json.loads(item.quizzes_json)):
             shown, _ = evaluation.shuffle_options(quiz["options"], item.problem_id, i)
             options = "\n".join(f"{letter}. {text}" for letter, text in shown.items())
             keys.append((item.problem_id, quiz["question"], json.dumps(shown)))
-            requests.append(Request(f"{item.problem_id}#{i}", prompt.messages(
+            requests.append(Request(f"{item.problem_id}#{i}{'#blind' if blind else ''}", prompt.messages(
                 image_data_url=url, quiz_question=quiz["question"], options=options), prompt.sha256))
     results = llm.client().batch("answerer", requests, schemas.parse_letter)
     return {key: (r.value if r.status == "ok" else None, r.content[:100] if r.status == "ok" else r.reason[:100])
@@ -289,9 +294,14 @@ def iv_asset(spec: ModelSpec) -> dg.AssetsDefinition:
             def compute(key=key):
                 items, images = _items_and_images(storage, spec, key)
                 answers = {} if offline else _llm_answers(storage, llm, prompt, items, images)
+                blind_answers = {} if offline else _llm_answers(storage, llm, prompt, items, images, blind=True)
                 rows = []
                 for item in items.itertuples(index=False):
                     image = images.get(item.problem_id)
+                    if offline:  # OCR of no image finds nothing: the offline answerer abstains blind
+                        blind = lambda q, opts: ocr.answer([], q, opts)  # noqa: E731
+                    else:
+                        blind = lambda q, opts, pid=item.problem_id: blind_answers[(pid, q, json.dumps(opts))]  # noqa: E731
                     answer = None
                     if image is not None and image.status == "ok":
                         if offline:
@@ -299,7 +309,7 @@ def iv_asset(spec: ModelSpec) -> dg.AssetsDefinition:
                             answer = lambda q, opts, tokens=tokens: ocr.answer(tokens, q, opts)  # noqa: E731
                         else:
                             answer = lambda q, opts, pid=item.problem_id: answers[(pid, q, json.dumps(opts))]  # noqa: E731
-                    rows += evaluation.iv_rows(item, image, spec.name, answer, answerer)
+                    rows += evaluation.iv_rows(item, image, spec.name, answer, answerer, blind)
                 return pd.DataFrame(rows, columns=evaluation.IV_COLUMNS)
 
             outcomes.append(build_or_reuse(storage, name, key, fp, compute))
@@ -314,6 +324,8 @@ def iv_asset(spec: ModelSpec) -> dg.AssetsDefinition:
             "R_inv_excluding_failed_images (original rule)": r_orig if r_orig is not None else "not measured",
             "question_accuracy": float(frame["correct"].mean()) if len(frame) else "not measured",
             "abstained": int(frame["abstained"].sum()),
+            "blind_question_accuracy": _or_not_measured(evaluation.blind_accuracy(frame)),
+            "R_inv_image_dependent_quizzes": _or_not_measured(evaluation.r_inv(evaluation.image_dependent(frame))),
             "llm_usage": dg.MetadataValue.json(usage_between(before, llm.usage())),
             "partitions": partitions_md(outcomes, lambda f: {"R_inv": evaluation.r_inv(f)}),
             "reused_partitions": sum(o.reused for o in outcomes),

@@ -1,0 +1,39 @@
+import pandas as pd
+
+from scigen_dagster import evaluation
+
+
+def _iv(rows):
+    cols = ["model", "problem_id", "image_status", "correct", "blind_correct"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def test_r_inv_counts_failed_images_as_unfaithful_and_offers_the_original_rule():
+    iv = _iv([
+        ("m", "p1", "ok", True, False), ("m", "p1", "ok", True, False),     # faithful
+        ("m", "p2", "ok", True, False), ("m", "p2", "ok", False, False),    # one wrong
+        ("m", "p3", "failed", False, None),                                  # never rendered
+    ])
+    assert evaluation.r_inv(iv) == 1 / 3
+    assert evaluation.r_inv(iv, exclude_failed=True) == 1 / 2
+
+
+def test_quizzes_answered_blind_are_not_evidence():
+    iv = _iv([
+        ("m", "p1", "ok", True, True), ("m", "p1", "ok", False, False),     # only the blind-right quiz was right
+        ("m", "p2", "ok", True, False),
+    ])
+    dependent = evaluation.image_dependent(iv)
+    assert len(dependent) == 2
+    assert evaluation.r_inv(dependent) == 1 / 2
+    assert evaluation.blind_accuracy(iv) == 1 / 3
+
+
+def test_shuffle_is_fixed_per_quiz_and_maps_back():
+    options = {"A": "1 kg", "B": "2 kg", "C": "3 kg", "D": "4 kg"}
+    shown, back = evaluation.shuffle_options(options, "p1", 0)
+    assert evaluation.shuffle_options(options, "p1", 0) == (shown, back)
+    for letter, text in shown.items():
+        assert options[back[letter]] == text
+    orders = {tuple(evaluation.shuffle_options(options, f"p{i}", 0)[0].values()) for i in range(30)}
+    assert len(orders) > 5, "the shuffle must vary across quizzes"
