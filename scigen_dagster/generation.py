@@ -3,6 +3,7 @@ repair) and pixel models (diffusers). Each returns one row per problem."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import re
@@ -136,6 +137,27 @@ def render_imgcoder(items: pd.DataFrame, spec: ModelSpec, sandbox, storage: Stor
                 retry[pid] = (pending[pid][0], res.error or res.status)
         pending = retry
     return pd.DataFrame(list(rows.values()), columns=IMAGE_COLUMNS)
+
+
+def render_image_api(items: pd.DataFrame, spec: ModelSpec, llm, storage: StorageResource) -> pd.DataFrame:
+    """Closed image models through litellm's image generation, with the cache, ledger,
+    limits and retries of every other model call; a failure stays in the row."""
+    client = llm.client_with(f"images:{spec.name}", spec.image_api_settings())
+    rows, requests = [], []
+    for r in items.itertuples(index=False):
+        row = _base_row(r.problem_id, spec) | {"prompt": spec.prompt_template.replace("{question}", r.question)}
+        rows.append(row)
+        prompt_hash = hashlib.sha256(spec.prompt_template.encode()).hexdigest()
+        requests.append(Request(r.problem_id, [{"role": "user", "content": row["prompt"]}], prompt_hash))
+    for row, result in zip(rows, client.image_batch(f"images:{spec.name}", requests, spec.size)):
+        row["attempts"] = result.attempts
+        if result.status != "ok":
+            row.update(status=result.status, reason=result.reason[:500])
+            continue
+        sha, rel = storage.put_png(result.value)
+        width, height = Image.open(io.BytesIO(result.value)).size
+        row.update(status="ok", image_sha256=sha, image_path=rel, width=width, height=height)
+    return pd.DataFrame(rows, columns=IMAGE_COLUMNS)
 
 
 def render_diffusers(items: pd.DataFrame, spec: ModelSpec, diffusion, storage: StorageResource) -> pd.DataFrame:

@@ -41,7 +41,10 @@ def diffusion_resource_key(spec: ModelSpec) -> str:
 def image_asset(spec: ModelSpec) -> dg.AssetsDefinition:
     name = f"images/{spec.name}"
     is_code = spec.kind == "imgcoder"
-    resource_keys = {"storage", "ocr"} | ({"sandbox", "llm"} if is_code else {diffusion_resource_key(spec)})
+    resource_keys = {"storage", "ocr"} | {
+        "imgcoder": {"sandbox", "llm"}, "image_api": {"llm"}, "diffusers": {diffusion_resource_key(spec)}}[spec.kind]
+    kinds = {"imgcoder": {"python", "matplotlib"}, "image_api": {"python", "api"},
+             "diffusers": {"pytorch", "diffusers"}}[spec.kind]
 
     @dg.asset(
         key=["images", spec.name],
@@ -49,10 +52,10 @@ def image_asset(spec: ModelSpec) -> dg.AssetsDefinition:
         partitions_def=taxonomy.image_type_partitions,
         backfill_policy=dg.BackfillPolicy.single_run(),
         group_name="generation",
-        kinds={"python", "matplotlib"} if is_code else {"pytorch", "diffusers"},
+        kinds=kinds,
         owners=OWNERS,
         required_resource_keys=resource_keys,
-        pool=None if is_code else GPU_POOL,
+        pool=GPU_POOL if spec.kind == "diffusers" else None,
         description=(
             f"Figures of {spec.label}: one row per problem with status (ok / failed, with the reason), "
             "the content hash and path of the PNG"
@@ -73,6 +76,8 @@ def image_asset(spec: ModelSpec) -> dg.AssetsDefinition:
                 items = storage.read_table("benchmark_items", key)
                 if is_code:
                     frame = generation.render_imgcoder(items, spec, context.resources.sandbox, storage, context.resources.llm)
+                elif spec.kind == "image_api":
+                    frame = generation.render_image_api(items, spec, context.resources.llm, storage)
                 else:
                     frame = generation.render_diffusers(
                         items, spec, getattr(context.resources, diffusion_resource_key(spec)), storage)

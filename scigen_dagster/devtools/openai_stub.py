@@ -9,6 +9,8 @@ answered with a usable reply, per item, so tests can prove what was paid for.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import random
 import threading
@@ -19,6 +21,18 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 
 Responder = Callable[[list[dict[str, Any]]], str]
+
+
+def stub_png(prompt: str, size: int = 32) -> bytes:
+    """A small PNG whose colour is derived from the prompt: deterministic, distinct per prompt."""
+    import io
+
+    from PIL import Image
+
+    digest = hashlib.sha256(prompt.encode()).digest()
+    buf = io.BytesIO()
+    Image.new("RGB", (size, size), tuple(digest[:3])).save(buf, format="PNG")
+    return buf.getvalue()
 
 
 def echo_responder(messages: list[dict[str, Any]]) -> str:
@@ -129,6 +143,13 @@ class OpenAIStub:
                 return self._send(handler, 200, b"this is not json")
             if fault == "truncated":
                 return self._send(handler, 200, b'{"id": "x", "choices": [{"index": 0, "message": {"role": "assi')
+        if "prompt" in body and "messages" not in body:  # /v1/images/generations
+            with self._lock:
+                self.stats.answered += 1
+                self.stats.by_item[str(body["prompt"])[:200]] += 1
+            png = stub_png(str(body["prompt"]))
+            return self._send(handler, 200, json.dumps(
+                {"created": int(time.time()), "data": [{"b64_json": base64.b64encode(png).decode()}]}).encode())
         content = cfg.responder(messages)
         prompt_tokens = len(json.dumps(messages)) // 4 + 1
         reply = {

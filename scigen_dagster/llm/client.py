@@ -197,18 +197,17 @@ class LLMClient:
             self._buckets[key] = TokenBucket(per_minute)
         return self._buckets[key]
 
-    async def _send(self, role: str, settings: RoleSettings, messages: list[dict[str, Any]]) -> tuple[str, int, int, float]:
-        import litellm
-
+    async def _gate(self, role: str, settings: RoleSettings, messages: list[dict[str, Any]]) -> None:
+        """Wait for the role's request and token buckets and for any Retry-After pause."""
         if settings.rpm:
             await self._bucket(role, "rpm", settings.rpm).acquire()
         if settings.tpm:
             await self._bucket(role, "tpm", settings.tpm).acquire(prompt_token_bound(messages) + settings.max_tokens)
         await self._pause.wait()
-        kwargs: dict[str, Any] = {"model": settings.model, "messages": messages, "timeout": settings.timeout_s,
-                                  "num_retries": 0, **settings.params()}
-        if settings.seed is not None:
-            kwargs["seed"] = settings.seed
+
+    @staticmethod
+    def _endpoint(settings: RoleSettings) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"model": settings.model, "timeout": settings.timeout_s}
         if settings.api_base:
             kwargs["api_base"] = settings.api_base
         if settings.api_key:
@@ -217,6 +216,43 @@ class LLMClient:
             # Self-hosted OpenAI-compatible servers (vLLM, Ollama) take no key, but the
             # OpenAI client refuses to send a request without one.
             kwargs["api_key"] = "no-key"
+        return kwargs
+
+    async def _send_image(self, role: str, settings: RoleSettings, messages: list[dict[str, Any]],
+                          size: str) -> tuple[str, int, int, float]:
+        """One generated image as base64 PNG text (what the cache stores)."""
+        import litellm
+
+        await self._gate(role, settings, messages)
+        response = await asyncio.wait_for(
+            litellm.aimage_generation(prompt=messages[-1]["content"], n=1, size=size, **self._endpoint(settings)),
+            timeout=settings.timeout_s + 5)
+        data = response.data[0]
+        b64 = getattr(data, "b64_json", None) or (data.get("b64_json") if isinstance(data, dict) else None)
+        url = getattr(data, "url", None) or (data.get("url") if isinstance(data, dict) else None)
+        if not b64 and url:  # some providers answer with a short-lived link instead of the bytes
+            import base64
+
+            import httpx
+
+            async with httpx.AsyncClient(timeout=settings.timeout_s) as http:
+                b64 = base64.b64encode((await http.get(url)).raise_for_status().content).decode()
+        if not b64:
+            raise ValueError("the image API returned neither b64_json nor a url")
+        try:
+            cost = float(litellm.completion_cost(completion_response=response, call_type="image_generation"))
+        except Exception:  # a model missing from the price map costs nothing
+            cost = 0.0
+        return b64, 0, 0, cost
+
+    async def _send(self, role: str, settings: RoleSettings, messages: list[dict[str, Any]]) -> tuple[str, int, int, float]:
+        import litellm
+
+        await self._gate(role, settings, messages)
+        kwargs: dict[str, Any] = {**self._endpoint(settings), "messages": messages, "num_retries": 0,
+                                  **settings.params()}
+        if settings.seed is not None:
+            kwargs["seed"] = settings.seed
         response = await asyncio.wait_for(litellm.acompletion(**kwargs), timeout=settings.timeout_s + 5)
         content = response.choices[0].message.content or ""
         usage = getattr(response, "usage", None)
@@ -225,10 +261,12 @@ class LLMClient:
         return content, pt, ct, pt * price_in + ct * price_out
 
     async def _complete_once(self, role: str, settings: RoleSettings, request: Request,
-                             messages: list[dict[str, Any]], result: CallResult) -> str:
-        """One reply for ``messages``: from the cache, or paid for (with retries)."""
+                             messages: list[dict[str, Any]], result: CallResult, image_size: str | None = None) -> str:
+        """One reply for ``messages``: from the cache, or paid for (with retries).
+        With ``image_size`` the call is an image generation and the reply is base64 PNG."""
+        params = settings.params() if image_size is None else {"image_size": image_size}
         key = cache_key(provider=settings.provider, model=settings.model, prompt_hash=request.prompt_hash,
-                        messages=messages, params=settings.params(), seed=settings.seed)
+                        messages=messages, params=params, seed=settings.seed)
         if self.cache is not None and (hit := self.cache.get(key)) is not None:
             self.ledger.cache_hits += 1
             result.cached = True
@@ -246,7 +284,9 @@ class LLMClient:
             for attempt in range(settings.max_retries + 1):
                 result.attempts += 1
                 try:
-                    content, pt, ct, cost = await self._send(role, settings, messages)
+                    content, pt, ct, cost = await (
+                        self._send(role, settings, messages) if image_size is None
+                        else self._send_image(role, settings, messages, image_size))
                 except BaseException as exc:  # noqa: BLE001 - classified below
                     if isinstance(exc, asyncio.CancelledError):
                         raise
@@ -305,6 +345,34 @@ class LLMClient:
             result.status = "failed"
             result.reason = self._scrub(f"{type(exc).__name__}: {exc}", settings)[:500]
             return result
+
+    async def aimage(self, role: str, request: Request, size: str) -> CallResult[bytes]:
+        """A generated image (PNG bytes) for the prompt in ``request``, cached and metered
+        like every chat call."""
+        import base64
+
+        settings = self.settings(role)
+        result: CallResult[bytes] = CallResult(item_id=request.item_id, status="failed")
+        try:
+            b64 = await self._complete_once(role, settings, request, list(request.messages), result, image_size=size)
+            result.value, result.status = base64.b64decode(b64), "ok"
+        except _BudgetExceeded:
+            result.status, result.reason = "skipped", "skipped: budget"
+        except Exception as exc:  # noqa: BLE001 - every item ends ok, failed or skipped
+            result.reason = self._scrub(f"{type(exc).__name__}: {exc}", settings)[:500]
+        return result
+
+    def image_batch(self, role: str, requests: list[Request], size: str) -> list[CallResult[bytes]]:
+        async def run() -> list[CallResult[bytes]]:
+            semaphore = asyncio.Semaphore(self.settings(role).concurrency)
+
+            async def one(request: Request) -> CallResult[bytes]:
+                async with semaphore:
+                    return await self.aimage(role, request, size)
+
+            return list(await asyncio.gather(*(one(r) for r in requests)))
+
+        return asyncio.run(run())
 
     async def abatch(self, role: str, requests: list[Request], parse: Callable[[str], T] | None = None) -> list[CallResult[T]]:
         semaphore = asyncio.Semaphore(self.settings(role).concurrency)

@@ -21,7 +21,7 @@ class ModelSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
-    kind: Literal["imgcoder", "diffusers"]
+    kind: Literal["imgcoder", "diffusers", "image_api"]
     display_name: str = ""
     enabled: bool = True
     # imgcoder: "offline:rules" or a litellm model id for the planner
@@ -44,6 +44,9 @@ class ModelSpec(BaseModel):
     attention_slicing: bool = False
     prompt_template: str = "{question}"
     seed: int = 0
+    # image_api: `model` is a litellm image model id (openai/gpt-image-1, gemini/..., ...)
+    size: str = "1024x1024"
+    concurrency: int = Field(default=4, ge=1)
 
     @property
     def label(self) -> str:
@@ -54,6 +57,12 @@ class ModelSpec(BaseModel):
 
     def planner_settings(self):
         """Role settings of this model's planner; the key is read from the environment."""
+        return self._api_settings(self.planner)
+
+    def image_api_settings(self):
+        return self._api_settings(self.model)
+
+    def _api_settings(self, model: str):
         from ..llm.client import RoleSettings
 
         key = None
@@ -62,8 +71,8 @@ class ModelSpec(BaseModel):
             if not key:
                 raise RegistryError(
                     f"model {self.name!r}: environment variable {self.api_key_env} (api_key_env) is not set")
-        return RoleSettings(model=self.planner, api_base=self.api_base, api_key=key,
-                            temperature=self.temperature, max_tokens=self.max_tokens)
+        return RoleSettings(model=model, api_base=self.api_base, api_key=key, temperature=self.temperature,
+                            max_tokens=self.max_tokens, concurrency=self.concurrency)
 
 
 def registry_path() -> Path | None:
