@@ -15,8 +15,10 @@ import pandas as pd  # noqa: E402
 
 from . import evaluation, taxonomy  # noqa: E402
 
+CI_METRICS = ["R_inv", *evaluation.JUDGE_DIMENSIONS]
 METRICS = ["images", "image_success", "R_inv", "R_inv_orig", "question_acc",
-           *evaluation.JUDGE_DIMENSIONS, "psnr", "ssim", "fid"]
+           *evaluation.JUDGE_DIMENSIONS, "psnr", "ssim", "fid",
+           *[f"{m}_ci{end}" for m in CI_METRICS for end in ("_low", "_high")]]
 
 
 def _summary(images: pd.DataFrame, judge: pd.DataFrame, iv: pd.DataFrame) -> dict:
@@ -24,7 +26,12 @@ def _summary(images: pd.DataFrame, judge: pd.DataFrame, iv: pd.DataFrame) -> dic
         series = pd.to_numeric(series, errors="coerce").dropna()
         return round(float(series.mean()), 4) if len(series) else None
 
-    return {
+    per_image = evaluation.per_image_faithfulness(iv) if len(iv) else pd.DataFrame({"faithful": []})
+    intervals = {"R_inv": evaluation.bootstrap_ci(per_image["faithful"].astype(float))} | {
+        d: (evaluation.bootstrap_ci(judge[d]) if len(judge) else None) for d in evaluation.JUDGE_DIMENSIONS}
+    bounds = {f"{m}_ci{end}": (round(ci[i], 4) if ci else None)
+              for m, ci in intervals.items() for i, end in enumerate(("_low", "_high"))}
+    return bounds | {
         "images": len(images),
         "image_success": mean_or_none(images["status"].eq("ok")) if len(images) else None,
         "R_inv": evaluation.r_inv(iv) if len(iv) else None,
@@ -58,13 +65,24 @@ def leaderboard_frame(tables: dict[str, dict[str, pd.DataFrame]], labels: dict[s
     return pd.DataFrame(rows, columns=["scope", "group", "model", "display_name", *METRICS])
 
 
+def _fmt(v) -> str:
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return "n/m"
+    return f"{v:.3f}" if isinstance(v, float) else str(v)
+
+
 def format_overall(overall: pd.DataFrame) -> pd.DataFrame:
-    shown = overall.copy()
+    """The overall rows for people: metrics with their 95% bootstrap interval in brackets,
+    "n/m" where the configured judge or answerer could not measure."""
+    shown = overall.sort_values("R_inv", ascending=False, na_position="last").copy()
+    for m in CI_METRICS:
+        low, high = shown.pop(f"{m}_ci_low"), shown.pop(f"{m}_ci_high")
+        shown[m] = [_fmt(v) if _fmt(v) == "n/m" or pd.isna(lo) else f"{_fmt(v)} [{lo:.2f}, {hi:.2f}]"
+                    for v, lo, hi in zip(shown[m], low, high)]
     for c in METRICS:
-        if c in shown:
-            shown[c] = shown[c].map(lambda v: "n/m" if v is None or (isinstance(v, float) and np.isnan(v))
-                                    else (f"{v:.3f}" if isinstance(v, float) else v))
-    return shown.sort_values("R_inv", ascending=False)
+        if c in shown and c not in CI_METRICS:
+            shown[c] = shown[c].map(_fmt)
+    return shown
 
 
 def pivot(board: pd.DataFrame, scope: str, metric: str = "R_inv") -> pd.DataFrame:

@@ -37,3 +37,16 @@ def test_shuffle_is_fixed_per_quiz_and_maps_back():
         assert options[back[letter]] == text
     orders = {tuple(evaluation.shuffle_options(options, f"p{i}", 0)[0].values()) for i in range(30)}
     assert len(orders) > 5, "the shuffle must vary across quizzes"
+
+
+def test_bootstrap_interval_contains_the_mean_and_narrows_with_n():
+    import numpy as np
+
+    rng = np.random.default_rng(1)
+    small, large = rng.random(40) < 0.6, rng.random(4000) < 0.6
+    lo_s, hi_s = evaluation.bootstrap_ci(small)
+    lo_l, hi_l = evaluation.bootstrap_ci(large)
+    assert lo_s <= small.mean() <= hi_s and lo_l <= large.mean() <= hi_l
+    assert hi_l - lo_l < (hi_s - lo_s) / 3, "100x the data should shrink the interval about 10x"
+    assert evaluation.bootstrap_ci([]) is None
+    assert evaluation.bootstrap_ci(small) == evaluation.bootstrap_ci(small), "seeded"

@@ -111,6 +111,9 @@ def test_leaderboard_and_exports(pipeline):
     overall = board[board["scope"] == "overall"].set_index("model")
     assert set(overall.index) == {"imgcoder_rules", "tiny_sd"}
     assert overall.loc["imgcoder_rules", "R_inv"] >= overall.loc["tiny_sd", "R_inv"]
+    for model in overall.index:
+        row = overall.loc[model]
+        assert row["R_inv_ci_low"] <= row["R_inv"] <= row["R_inv_ci_high"]
     verl = pq.read_table(storage.path("tables/exports/imgcoder_rules/verl.parquet"))
     assert verl.column_names == ["data_source", "prompt", "images", "ability", "reward_model", "extra_info"]
     for row in verl.to_pylist():
