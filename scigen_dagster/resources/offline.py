@@ -58,7 +58,7 @@ def _shared_classifier(model_path: str | None, min_score: float, dtype: str):
 _ocr_local = threading.local()
 
 
-def _thread_ocr():
+def thread_ocr_engine():
     """An OCR engine per thread (an engine serialises its calls)."""
     engine = getattr(_ocr_local, "engine", None)
     if engine is None:
@@ -92,7 +92,7 @@ class OcrResource(dg.ConfigurableResource):
         cache = self._cache_rel(image_sha)
         if storage.exists(cache):
             return [OcrToken(t["text"], t["score"], tuple(map(tuple, t["box"]))) for t in storage.read_json(cache)]
-        tokens = _thread_ocr().read(storage.read_bytes(image_rel))
+        tokens = thread_ocr_engine().read(storage.read_bytes(image_rel))
         storage.write_json(cache, [asdict(t) for t in tokens])
         return tokens
 

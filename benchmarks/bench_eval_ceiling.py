@@ -1,0 +1,58 @@
+"""The ceiling of inverse validation: the real SeePhys figures answered by the offline
+answerer, next to the blind control (the same quizzes with no image).
+
+    .venv/bin/python benchmarks/bench_eval_ceiling.py [--data ../shared/data/scigenbench-dev]
+
+Last line JSON: real_r_inv, real_question_acc, blind_question_acc (plus answered share).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from types import SimpleNamespace
+
+import pandas as pd
+
+from scigen_dagster import evaluation
+from scigen_dagster.corpus import SourceSpec, SourcesConfig, load_corpus
+from scigen_dagster.resources.offline import OcrResource, thread_ocr_engine
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    default = Path(__file__).resolve().parents[2] / "shared" / "data" / "scigenbench-dev"
+    parser.add_argument("--data", default=str(default))
+    parser.add_argument("--limit", type=int, default=None)
+    args = parser.parse_args()
+    rows, _ = load_corpus(SourcesConfig(sources=[SourceSpec(name="scigenbench", kind="scigenbench", path=args.data)])).frames()
+    items = rows[rows["reference_image"] != ""].head(args.limit) if args.limit else rows[rows["reference_image"] != ""]
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=OcrResource().workers) as pool:
+        tokens = list(pool.map(lambda path: thread_ocr_engine().read(Path(path).read_bytes()), items["reference_image"]))
+    answerer = OcrResource()
+    iv = []
+    for item, toks in zip(items.itertuples(index=False), tokens):
+        image_row = SimpleNamespace(status="ok")
+        iv += evaluation.iv_rows(item, image_row, "real_figures",
+                                 lambda q, opts, toks=toks: answerer.answer(toks, q, opts), "offline:ocr-match",
+                                 blind=lambda q, opts: answerer.answer([], q, opts))
+    frame = pd.DataFrame(iv, columns=evaluation.IV_COLUMNS)
+    result = {
+        "items": len(items), "quizzes": len(frame),
+        "real_r_inv": round(evaluation.r_inv(frame), 4),
+        "real_question_acc": round(float(frame["correct"].mean()), 4),
+        "blind_question_acc": round(evaluation.blind_accuracy(frame), 4),
+        "answered_share": round(float((~frame["abstained"]).mean()), 4),
+        "precision_when_answered": round(float(frame.loc[~frame["abstained"], "correct"].mean()), 4)
+        if (~frame["abstained"]).any() else None,
+        "seconds": round(time.perf_counter() - start, 1),
+    }
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
