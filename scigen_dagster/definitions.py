@@ -9,6 +9,7 @@ import dagster as dg
 from . import taxonomy
 from .checks import export_checks, model_checks, quarantine_explained
 from .schedules import evaluation_job, nightly_schedule
+from .sensors import corpus_files_sensor
 from .assets.models import diffusion_resource_key, model_assets
 from .assets.problems import benchmark_items, corpus, taxonomy_labels, visualizable_problems
 from .assets.reporting import finetune_asset, leaderboard_asset
@@ -58,7 +59,7 @@ def build_definitions(
     nightly = evaluation_job(models)
     checks = [quarantine_explained, *[c for spec in models for c in model_checks(spec)], *export_checks(models)]
     return dg.Definitions(assets=assets, asset_checks=checks, resources=resources, jobs=[everything, nightly],
-                          schedules=[nightly_schedule(nightly)])
+                          schedules=[nightly_schedule(nightly)], sensors=[corpus_files_sensor(everything)])
 
 
 defs = build_definitions()

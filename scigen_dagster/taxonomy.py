@@ -76,6 +76,13 @@ assert len(IMAGE_TYPES) == 25 and len(_BY_KEY) == 25, "taxonomy must have 25 dis
 
 image_type_partitions = dg.StaticPartitionsDefinition(list(PARTITION_KEYS))
 
+# Tags that make one run cover every partition: partitioned assets declare a single-run
+# backfill policy, so each step sees the whole range and loads its model once.
+FULL_RANGE_TAGS = {
+    "dagster/asset_partition_range_start": PARTITION_KEYS[0],
+    "dagster/asset_partition_range_end": PARTITION_KEYS[-1],
+}
+
 
 def image_type_for_key(key: str) -> ImageType:
     try:

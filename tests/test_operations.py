@@ -40,3 +40,27 @@ def test_checks_fail_on_low_success_and_unexplained_quarantine(tmp_path):
     _write(storage, "corpus_quarantine", pd.DataFrame({"source": ["s"], "file": ["f.jsonl"], "line": [3], "reason": [""],
                                                        "raw": ["{"]}))
     assert not checks.quarantine_result(storage).passed
+
+
+def test_corpus_sensor_requests_a_run_when_a_source_file_changes(tmp_path):
+    import json
+    import os
+
+    from scigen_dagster.resources.corpus import CorpusResource
+
+    data = tmp_path / "problems.jsonl"
+    data.write_text(json.dumps({"question": "Resistors R1 = 4 Ω and R2 = 6 Ω in series."}) + "\n")
+    sources = tmp_path / "sources.yaml"
+    sources.write_text(f"sources:\n  - {{name: local, kind: jsonl, path: '{tmp_path}/*.jsonl'}}\n")
+    defs = build_definitions(models=[ModelSpec(name="imgcoder_rules", kind="imgcoder")], store_root=str(tmp_path / "s"))
+    sensor = defs.resolve_sensor_def("corpus_files_changed")
+    resources = {"corpus_sources": CorpusResource(sources_file=str(sources))}
+    with dg.build_sensor_context(instance=dg.DagsterInstance.ephemeral(), resources=resources) as context:
+        first = sensor(context)
+        assert isinstance(first, dg.RunRequest)
+        assert first.tags["dagster/asset_partition_range_end"] == taxonomy.PARTITION_KEYS[-1]
+        assert isinstance(sensor(context), dg.SkipReason), "nothing changed: no run"
+        data.write_text(data.read_text() + json.dumps({"question": "A lens with f = 10 cm."}) + "\n")
+        os.utime(data, ns=(1, 2_000_000_000_000_000_000))
+        second = sensor(context)
+        assert isinstance(second, dg.RunRequest) and second.run_key != first.run_key
