@@ -143,11 +143,11 @@ def render_image_api(items: pd.DataFrame, spec: ModelSpec, llm, storage: Storage
     """Closed image models through litellm's image generation, with the cache, ledger,
     limits and retries of every other model call; a failure stays in the row."""
     client = llm.client_with(f"images:{spec.name}", spec.image_api_settings())
+    prompt_hash = hashlib.sha256(spec.prompt_template.encode()).hexdigest()
     rows, requests = [], []
     for r in items.itertuples(index=False):
         row = _base_row(r.problem_id, spec) | {"prompt": spec.prompt_template.replace("{question}", r.question)}
         rows.append(row)
-        prompt_hash = hashlib.sha256(spec.prompt_template.encode()).hexdigest()
         requests.append(Request(r.problem_id, [{"role": "user", "content": row["prompt"]}], prompt_hash))
     for row, result in zip(rows, client.image_batch(f"images:{spec.name}", requests, spec.size)):
         row["attempts"] = result.attempts

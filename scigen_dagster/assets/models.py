@@ -325,8 +325,8 @@ def iv_asset(spec: ModelSpec) -> dg.AssetsDefinition:
         return dg.MaterializeResult(metadata={
             "dagster/row_count": len(frame),
             "images": len(per_image),
-            "R_inv": r if r is not None else "not measured",
-            "R_inv_excluding_failed_images (original rule)": r_orig if r_orig is not None else "not measured",
+            "R_inv": _or_not_measured(r),
+            "R_inv_excluding_failed_images (original rule)": _or_not_measured(r_orig),
             "question_accuracy": float(frame["correct"].mean()) if len(frame) else "not measured",
             "abstained": int(frame["abstained"].sum()),
             "blind_question_accuracy": _or_not_measured(evaluation.blind_accuracy(frame)),

@@ -362,26 +362,22 @@ class LLMClient:
             result.reason = self._scrub(f"{type(exc).__name__}: {exc}", settings)[:500]
         return result
 
-    def image_batch(self, role: str, requests: list[Request], size: str) -> list[CallResult[bytes]]:
-        async def run() -> list[CallResult[bytes]]:
-            semaphore = asyncio.Semaphore(self.settings(role).concurrency)
-
-            async def one(request: Request) -> CallResult[bytes]:
-                async with semaphore:
-                    return await self.aimage(role, request, size)
-
-            return list(await asyncio.gather(*(one(r) for r in requests)))
-
-        return asyncio.run(run())
-
-    async def abatch(self, role: str, requests: list[Request], parse: Callable[[str], T] | None = None) -> list[CallResult[T]]:
+    async def _bounded(self, role: str, requests: list[Request], call) -> list[CallResult]:
+        """``call(request)`` for every request, at most the role's concurrency at once."""
         semaphore = asyncio.Semaphore(self.settings(role).concurrency)
 
-        async def one(request: Request) -> CallResult[T]:
+        async def one(request: Request) -> CallResult:
             async with semaphore:
-                return await self.acall(role, request, parse)
+                return await call(request)
 
         return list(await asyncio.gather(*(one(r) for r in requests)))
+
+    def image_batch(self, role: str, requests: list[Request], size: str) -> list[CallResult[bytes]]:
+        """Synchronous entry point for image generation."""
+        return asyncio.run(self._bounded(role, requests, lambda r: self.aimage(role, r, size)))
+
+    async def abatch(self, role: str, requests: list[Request], parse: Callable[[str], T] | None = None) -> list[CallResult[T]]:
+        return await self._bounded(role, requests, lambda r: self.acall(role, r, parse))
 
     def batch(self, role: str, requests: list[Request], parse: Callable[[str], T] | None = None) -> list[CallResult[T]]:
         """Synchronous entry point for asset code."""
