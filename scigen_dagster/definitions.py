@@ -23,6 +23,40 @@ from .resources.storage import StorageResource
 
 STORE_ENV = "SCIGEN_STORE"
 DEFAULT_STORE = ".scigen/store"
+EXECUTOR_ENV = "SCIGEN_EXECUTOR"
+DASK_SCHEDULER_ENV = "SCIGEN_DASK_SCHEDULER"
+WORKERS_ENV = "SCIGEN_WORKERS"
+EXECUTORS = ("default", "in_process", "multiprocess", "dask")
+
+
+def executor_from_env() -> dg.ExecutorDefinition | None:
+    """The executor of every job, from $SCIGEN_EXECUTOR.
+
+    Unset or "default" keeps Dagster's default (in-process under execute_in_process, one
+    process per step for launched runs); "in_process" runs every step in the run's process;
+    "multiprocess" one process per step, at most $SCIGEN_WORKERS at a time; "dask" submits
+    each step to a Dask cluster: the scheduler at $SCIGEN_DASK_SCHEDULER
+    (e.g. tcp://dask-scheduler:8786), else a local cluster of $SCIGEN_WORKERS worker processes
+    started for the run.
+    """
+    name = os.environ.get(EXECUTOR_ENV, "").strip().lower() or "default"
+    workers = int(os.environ.get(WORKERS_ENV, "0") or 0)
+    if name == "default":
+        return None
+    if name == "in_process":
+        return dg.in_process_executor
+    if name == "multiprocess":
+        return dg.multiprocess_executor.configured({"max_concurrent": workers}) if workers else dg.multiprocess_executor
+    if name == "dask":
+        from .executors import dask_executor
+
+        address = os.environ.get(DASK_SCHEDULER_ENV, "").strip()
+        if address:
+            return dask_executor.configured({"cluster": {"existing": {"address": address}}})
+        # Single-threaded worker processes (Dagster steps are not thread-safe), no dashboard.
+        local = {"n_workers": workers or 2, "processes": True, "dashboard_address": None}
+        return dask_executor.configured({"cluster": {"local": local}})
+    raise ValueError(f"{EXECUTOR_ENV}={name!r}: expected one of {', '.join(EXECUTORS)}")
 
 
 def diffusion_resource(spec: ModelSpec) -> DiffusionResource:
@@ -59,7 +93,8 @@ def build_definitions(
     nightly = evaluation_job(models)
     checks = [quarantine_explained, *[c for spec in models for c in model_checks(spec)], *export_checks(models)]
     return dg.Definitions(assets=assets, asset_checks=checks, resources=resources, jobs=[everything, nightly],
-                          schedules=[nightly_schedule(nightly)], sensors=[corpus_files_sensor(everything)])
+                          schedules=[nightly_schedule(nightly)], sensors=[corpus_files_sensor(everything)],
+                          executor=executor_from_env())
 
 
 defs = build_definitions()

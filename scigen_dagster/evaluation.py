@@ -8,12 +8,13 @@ import hashlib
 import io
 import json
 import random
+import warnings
 from typing import Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
 from PIL import Image
-from scipy.ndimage import uniform_filter
+from scipy.ndimage import gaussian_filter, uniform_filter
 
 from .offline.quantities import extract_quantities
 
@@ -267,3 +268,145 @@ def high_frequency_ratio(rgb: np.ndarray, cutoff: float = 0.25) -> float:
     radius = np.sqrt((yy / (h / 2)) ** 2 + (xx / (w / 2)) ** 2)
     total = power.sum()
     return float(power[radius > cutoff].sum() / total) if total > 0 else 0.0
+
+
+# MS-SSIM (Wang, Simoncelli & Bovik 2003): Gaussian window of 11 px, sigma 1.5, five
+# scales with the published weights. Scales whose image would be smaller than the window
+# are dropped and the remaining weights renormalised; the number used is reported.
+MS_SSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
+MS_SSIM_WINDOW = 11
+
+
+def _ssim_terms(x: np.ndarray, y: np.ndarray, data_range: float) -> tuple[float, float]:
+    """(luminance x contrast-structure, contrast-structure) means of one channel."""
+    c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
+    blur = lambda a: gaussian_filter(a, 1.5, truncate=3.5)  # noqa: E731 - 11-px support
+    ux, uy = blur(x), blur(y)
+    vx, vy, vxy = blur(x * x) - ux * ux, blur(y * y) - uy * uy, blur(x * y) - ux * uy
+    cs = (2 * vxy + c2) / (vx + vy + c2)
+    lum = (2 * ux * uy + c1) / (ux**2 + uy**2 + c1)
+    pad = MS_SSIM_WINDOW // 2
+    crop = (slice(pad, -pad or None), slice(pad, -pad or None))
+    return float((lum * cs)[crop].mean()), float(cs[crop].mean())
+
+
+def ms_ssim_scales(shape: tuple[int, ...]) -> int:
+    side = min(shape[0], shape[1])
+    scales = 0
+    while scales < len(MS_SSIM_WEIGHTS) and side >= 2 * MS_SSIM_WINDOW:
+        scales, side = scales + 1, side // 2
+    return scales
+
+
+def ms_ssim(a: np.ndarray, b: np.ndarray, data_range: float = 255.0) -> float | None:
+    """Multi-scale SSIM of two same-size RGB arrays (mean over channels); None when the
+    image is too small for even one scale. Negative contrast terms are clipped at 0 so
+    the weighted product stays real."""
+    scales = ms_ssim_scales(a.shape)
+    if scales == 0:
+        return None
+    weights = np.asarray(MS_SSIM_WEIGHTS[:scales])
+    weights = weights / weights.sum()
+    per_channel = []
+    for ch in range(a.shape[2]):
+        x, y = a[..., ch], b[..., ch]
+        product = 1.0
+        for level in range(scales):
+            full, cs = _ssim_terms(x, y, data_range)
+            value = full if level == scales - 1 else cs
+            product *= max(value, 0.0) ** weights[level]
+            h, w = (x.shape[0] // 2) * 2, (x.shape[1] // 2) * 2  # 2x2 average pooling
+            x = x[:h, :w].reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3))
+            y = y[:h, :w].reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3))
+        per_channel.append(product)
+    return float(np.mean(per_channel))
+
+
+def radial_spectrum(rgb: np.ndarray, n_bins: int = 48) -> tuple[np.ndarray, np.ndarray]:
+    """Radially averaged log10 power of the grey image's 2-D spectrum: (frequency in
+    cycles per pixel, 0..0.5; mean log power per bin)."""
+    grey = rgb.mean(axis=2) if rgb.ndim == 3 else rgb
+    grey = grey - grey.mean()
+    power = np.abs(np.fft.fftshift(np.fft.fft2(grey))) ** 2
+    h, w = grey.shape
+    fy = np.fft.fftshift(np.fft.fftfreq(h))[:, None]
+    fx = np.fft.fftshift(np.fft.fftfreq(w))[None, :]
+    radius = np.sqrt(fy**2 + fx**2)
+    edges = np.linspace(0.0, 0.5, n_bins + 1)
+    which = np.digitize(radius.ravel(), edges) - 1
+    logp = np.log10(power.ravel() + 1e-12)
+    inside = (which >= 0) & (which < n_bins)
+    sums = np.bincount(which[inside], weights=logp[inside], minlength=n_bins)
+    counts = np.bincount(which[inside], minlength=n_bins)
+    curve = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+    return (edges[:-1] + edges[1:]) / 2, curve
+
+
+# FID / KID: Inception pool features of the real and the generated reference figures,
+# through torchmetrics with our own feature module (weights from a local file only).
+KID_SUBSET_SIZE = 50
+
+
+def _uint8_batch(images: Sequence[np.ndarray], side: int = 299):
+    import torch
+
+    tensors = []
+    for rgb in images:
+        img = Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8)).resize((side, side), Image.BICUBIC)
+        tensors.append(torch.from_numpy(np.asarray(img).copy()).permute(2, 0, 1))
+    return torch.stack(tensors)
+
+
+class _Precomputed:
+    """A feature "module" for torchmetrics that passes precomputed features through, so
+    the Inception network runs once per image for both FID and KID."""
+
+    def __new__(cls, num_features: int):
+        import torch
+
+        class Passthrough(torch.nn.Module):
+            def forward(self, x):
+                return x
+
+        module = Passthrough()
+        module.num_features = num_features
+        return module
+
+
+def inception_features(images: Sequence[np.ndarray], model, batch: int = 16) -> np.ndarray:
+    import torch
+
+    chunks = []
+    with torch.no_grad():
+        for start in range(0, len(images), batch):
+            chunks.append(model(_uint8_batch(images[start:start + batch])).double().numpy())
+    return np.concatenate(chunks) if chunks else np.zeros((0, getattr(model, "num_features", 0)))
+
+
+def fid_kid(real: np.ndarray, generated: np.ndarray) -> dict[str, Any]:
+    """FID and KID (mean, std over 50 subsets) of two feature sets (rows = images), with
+    torchmetrics' estimators; "not computed" with the reason when a set is too small."""
+    import torch
+    from torchmetrics.image.fid import FrechetInceptionDistance
+    from torchmetrics.image.kid import KernelInceptionDistance
+
+    n = min(len(real), len(generated))
+    out: dict[str, Any] = {"n_real": len(real), "n_generated": len(generated)}
+    if n < 2:
+        reason = f"not computed: {n} image pair(s); FID/KID need at least 2 on each side"
+        return out | {"fid": reason, "kid_mean": reason, "kid_std": reason}
+    dims = real.shape[1]
+    subset = min(KID_SUBSET_SIZE, n)
+    fid = FrechetInceptionDistance(feature=_Precomputed(dims), reset_real_features=True)
+    with warnings.catch_warnings():  # its note on buffering every feature: ours are few and small
+        warnings.simplefilter("ignore", UserWarning)
+        kid = KernelInceptionDistance(feature=_Precomputed(dims), subset_size=subset, subsets=50)
+    fid.set_dtype(torch.float64)
+    torch.manual_seed(0)  # KID draws its subsets with torch's generator
+    for is_real, feats in ((True, real), (False, generated)):
+        tensor = torch.from_numpy(np.asarray(feats, dtype=np.float64))
+        fid.update(tensor, real=is_real)
+        kid.update(tensor, real=is_real)
+    kid_mean, kid_std = kid.compute()
+    return out | {"fid": float(fid.compute()), "kid_mean": float(kid_mean), "kid_std": float(kid_std),
+                  "kid_subset_size": subset}

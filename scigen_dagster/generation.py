@@ -160,6 +160,30 @@ def render_image_api(items: pd.DataFrame, spec: ModelSpec, llm, storage: Storage
     return pd.DataFrame(rows, columns=IMAGE_COLUMNS)
 
 
+def copy_reference_figures(items: pd.DataFrame, spec: ModelSpec, storage: StorageResource) -> pd.DataFrame:
+    """The "real figures" model: each item's reference figure, flattened on white and
+    stored as PNG like any generated image; items without one get no row (they are not
+    part of this row's denominator)."""
+    rows = []
+    for r in items.itertuples(index=False):
+        if not r.reference_image:
+            continue
+        row = _base_row(r.problem_id, spec) | {"note": "real reference figure", "attempts": 1}
+        try:
+            with Image.open(r.reference_image) as image:
+                image.load()
+                flat = image.convert("RGBA")
+            paper = Image.new("RGBA", flat.size, (255, 255, 255, 255))
+            buf = io.BytesIO()
+            Image.alpha_composite(paper, flat).convert("RGB").save(buf, format="PNG")
+            sha, rel = storage.put_png(buf.getvalue())
+            row.update(status="ok", image_sha256=sha, image_path=rel, width=flat.size[0], height=flat.size[1])
+        except (OSError, ValueError) as exc:
+            row.update(status="failed", reason=f"unreadable_reference: {r.reference_image}: {exc}")
+        rows.append(row)
+    return pd.DataFrame(rows, columns=IMAGE_COLUMNS)
+
+
 def render_diffusers(items: pd.DataFrame, spec: ModelSpec, diffusion, storage: StorageResource) -> pd.DataFrame:
     from .resources.diffusion import seed_for
 

@@ -17,7 +17,7 @@ from . import evaluation, taxonomy  # noqa: E402
 
 CI_METRICS = ["R_inv", *evaluation.JUDGE_DIMENSIONS]
 METRICS = ["images", "image_success", "R_inv", "R_inv_orig", "question_acc",
-           *evaluation.JUDGE_DIMENSIONS, "psnr", "ssim", "fid",
+           *evaluation.JUDGE_DIMENSIONS, "psnr", "ssim", "ms_ssim", "fid", "kid",
            *[f"{m}_ci{end}" for m in CI_METRICS for end in ("_low", "_high")]]
 
 
@@ -45,13 +45,18 @@ def leaderboard_frame(tables: dict[str, dict[str, pd.DataFrame]], labels: dict[s
     """Long table: one row per (scope, group, model) with every metric; missing = None."""
     rows = []
     for model, t in tables.items():
-        images, judge, iv, ref = t["images"], t["judge_scores"], t["iv_results"], t["reference_metrics"]
-        ok_ref = ref[ref["status"] == "ok"] if len(ref) else ref
+        images, judge, iv = t["images"], t["judge_scores"], t["iv_results"]
+        summary = t.get("reference_summary")
+        ref = summary.iloc[0] if summary is not None and len(summary) else {}
+
+        def num(key):
+            value = ref.get(key) if len(ref) else None
+            return None if value is None or pd.isna(value) or not np.isfinite(value) else round(float(value), 4)
+
+        # FID / KID stay None ("n/m") unless computed with configured Inception weights.
         overall = _summary(images, judge, iv) | {
-            "psnr": round(float(ok_ref["psnr"].replace(np.inf, np.nan).mean()), 4) if len(ok_ref) else None,
-            "ssim": round(float(ok_ref["ssim"].mean()), 4) if len(ok_ref) else None,
-            "fid": None,  # computed only with configured Inception weights (see reference_metrics)
-        }
+            "psnr": num("psnr_mean"), "ssim": num("ssim_mean"), "ms_ssim": num("ms_ssim_mean"),
+            "fid": num("fid"), "kid": num("kid_mean")}
         rows.append({"scope": "overall", "group": "", "model": model, "display_name": labels[model]} | overall)
         if not len(images):
             continue
@@ -61,7 +66,8 @@ def leaderboard_frame(tables: dict[str, dict[str, pd.DataFrame]], labels: dict[s
             for g in groups:
                 sel = lambda df: df[df["partition"].map(keyer) == g] if len(df) else df  # noqa: E731
                 rows.append({"scope": scope, "group": g, "model": model, "display_name": labels[model]}
-                            | _summary(sel(images), sel(judge), sel(iv)) | {"psnr": None, "ssim": None, "fid": None})
+                            | _summary(sel(images), sel(judge), sel(iv))
+                            | dict.fromkeys(("psnr", "ssim", "ms_ssim", "fid", "kid")))
     return pd.DataFrame(rows, columns=["scope", "group", "model", "display_name", *METRICS])
 
 

@@ -42,9 +42,10 @@ def image_asset(spec: ModelSpec) -> dg.AssetsDefinition:
     name = f"images/{spec.name}"
     is_code = spec.kind == "imgcoder"
     resource_keys = {"storage", "ocr"} | {
-        "imgcoder": {"sandbox", "llm"}, "image_api": {"llm"}, "diffusers": {diffusion_resource_key(spec)}}[spec.kind]
+        "imgcoder": {"sandbox", "llm"}, "image_api": {"llm"}, "diffusers": {diffusion_resource_key(spec)},
+        "reference": set()}[spec.kind]
     kinds = {"imgcoder": {"python", "matplotlib"}, "image_api": {"python", "api"},
-             "diffusers": {"pytorch", "diffusers"}}[spec.kind]
+             "diffusers": {"pytorch", "diffusers"}, "reference": {"python"}}[spec.kind]
 
     @dg.asset(
         key=["images", spec.name],
@@ -60,6 +61,7 @@ def image_asset(spec: ModelSpec) -> dg.AssetsDefinition:
             f"Figures of {spec.label}: one row per problem with status (ok / failed, with the reason), "
             "the content hash and path of the PNG"
             + (", and the four-part plan, the code, attempts and execution log." if is_code
+               else " (the benchmark's real reference figures, for the ceiling row)." if spec.kind == "reference"
                else ", the prompt and the seed.")
         ),
         metadata={"model": spec.model_dump()},
@@ -76,6 +78,8 @@ def image_asset(spec: ModelSpec) -> dg.AssetsDefinition:
                 items = storage.read_table("benchmark_items", key)
                 if is_code:
                     frame = generation.render_imgcoder(items, spec, context.resources.sandbox, storage, context.resources.llm)
+                elif spec.kind == "reference":
+                    frame = generation.copy_reference_figures(items, spec, storage)
                 elif spec.kind == "image_api":
                     frame = generation.render_image_api(items, spec, context.resources.llm, storage)
                 else:
@@ -123,6 +127,8 @@ def _prefetch_ocr(storage: StorageResource, ocr, spec: ModelSpec, name: str, fps
 
 def _items_and_images(storage: StorageResource, spec: ModelSpec, key: str) -> tuple[pd.DataFrame, dict]:
     items = storage.read_table("benchmark_items", key)
+    if spec.kind == "reference":  # the ceiling is measured over the items that have a real figure
+        items = items[items["reference_image"] != ""].reset_index(drop=True)
     images = storage.read_table(f"images/{spec.name}", key)
     return items, {r.problem_id: r for r in images.itertuples(index=False)}
 
@@ -239,7 +245,9 @@ def _llm_judge_table(storage, llm, prompt, spec: ModelSpec, items: pd.DataFrame,
 
 
 def _or_not_measured(value):
-    return value if value is not None else "not measured"
+    if value is None or (isinstance(value, (float, np.floating)) and np.isnan(value)):
+        return "not measured"
+    return float(value) if isinstance(value, np.floating) else value
 
 
 def _llm_answers(storage, llm, prompt, items: pd.DataFrame, images: dict, blind: bool = False) -> dict:
@@ -339,27 +347,102 @@ def iv_asset(spec: ModelSpec) -> dg.AssetsDefinition:
     return _iv
 
 
-REFERENCE_COLUMNS = ["problem_id", "model", "image_type", "status", "psnr", "ssim", "hf_ratio_generated", "hf_ratio_real"]
+REFERENCE_COLUMNS = ["problem_id", "model", "image_type", "status", "psnr", "ssim", "ms_ssim", "ms_ssim_scales",
+                     "hf_ratio_generated", "hf_ratio_real", "spectrum_generated", "spectrum_real"]
+SUMMARY_COLUMNS = ["model", "pairs", "psnr_mean", "ssim_mean", "ms_ssim_mean", "fid", "kid_mean", "kid_std",
+                   "fid_status", "inception_weights_sha256", "spectrum_freq", "spectrum_generated", "spectrum_real"]
+RESIZE_POLICY = ("the real figure is flattened on white and resized (bicubic) to the generated image's size; "
+                 "RGB, data range 255; SSIM with a 3 px uniform window, MS-SSIM with an 11 px Gaussian "
+                 "(sigma 1.5) over up to 5 scales; FID/KID on Inception pool features at 299 x 299")
 
 
-def reference_metrics_table(storage: StorageResource, spec: ModelSpec) -> pd.DataFrame:
-    rows = []
+def _reference_pairs(storage: StorageResource, spec: ModelSpec):
+    """(item, generated RGB or None, real RGB resized to it or None) per reference item."""
     for key in taxonomy.PARTITION_KEYS:
         if not storage.exists(storage.table_rel(f"images/{spec.name}", key)):
             continue
         items, images = _items_and_images(storage, spec, key)
         for item in items[items["reference_image"] != ""].itertuples(index=False):
             image = images.get(item.problem_id)
-            row = {"problem_id": item.problem_id, "model": spec.name, "image_type": item.image_type,
-                   "status": "no_image", "psnr": None, "ssim": None, "hf_ratio_generated": None, "hf_ratio_real": None}
-            if image is not None and image.status == "ok":
-                generated = evaluation.load_rgb(storage.read_bytes(image.image_path))
-                real = evaluation.resize_to(evaluation.load_rgb(item.reference_image), generated.shape[:2])
-                row.update(status="ok", psnr=evaluation.psnr(generated, real), ssim=evaluation.ssim(generated, real),
-                           hf_ratio_generated=evaluation.high_frequency_ratio(generated),
-                           hf_ratio_real=evaluation.high_frequency_ratio(real))
-            rows.append(row)
+            if image is None or image.status != "ok":
+                yield item, None, None
+                continue
+            generated = evaluation.load_rgb(storage.read_bytes(image.image_path))
+            real = evaluation.resize_to(evaluation.load_rgb(item.reference_image), generated.shape[:2])
+            yield item, generated, real
+
+
+def reference_metrics_table(storage: StorageResource, spec: ModelSpec) -> pd.DataFrame:
+    rows = []
+    for item, generated, real in _reference_pairs(storage, spec):
+        row = dict.fromkeys(REFERENCE_COLUMNS) | {
+            "problem_id": item.problem_id, "model": spec.name, "image_type": item.image_type, "status": "no_image"}
+        if generated is not None:
+            row.update(status="ok", psnr=evaluation.psnr(generated, real), ssim=evaluation.ssim(generated, real),
+                       ms_ssim=evaluation.ms_ssim(generated, real),
+                       ms_ssim_scales=evaluation.ms_ssim_scales(generated.shape),
+                       hf_ratio_generated=evaluation.high_frequency_ratio(generated),
+                       hf_ratio_real=evaluation.high_frequency_ratio(real),
+                       spectrum_generated=evaluation.radial_spectrum(generated)[1].tolist(),
+                       spectrum_real=evaluation.radial_spectrum(real)[1].tolist())
+        rows.append(row)
     return pd.DataFrame(rows, columns=REFERENCE_COLUMNS)
+
+
+def inception_weights() -> tuple[Path | None, str]:
+    """The configured Inception file and its sha256, or (None, why FID is not computed)."""
+    value = os.environ.get(INCEPTION_ENV, "")
+    if not value:
+        return None, f"not computed: no Inception weights configured (set {INCEPTION_ENV} to a local file)"
+    path = Path(value)
+    if not path.is_file():
+        return None, f"not computed: {INCEPTION_ENV}={value} is not a file"
+    from ..inception import file_sha256
+
+    return path, file_sha256(path)
+
+
+_INCEPTION_CACHE: dict[str, object] = {}
+
+
+def _inception_model(path: Path, sha: str):
+    if sha not in _INCEPTION_CACHE:
+        from ..inception import load_inception
+
+        _INCEPTION_CACHE.clear()
+        _INCEPTION_CACHE[sha] = load_inception(path)
+    return _INCEPTION_CACHE[sha]
+
+
+def _mean_curve(column: pd.Series) -> list[float]:
+    curves = [np.asarray(c, dtype=float) for c in column if c is not None and len(c)]
+    return np.nanmean(np.stack(curves), axis=0).round(5).tolist() if curves else []
+
+
+def reference_summary(storage: StorageResource, spec: ModelSpec, frame: pd.DataFrame,
+                      weights: Path | None, weights_sha: str) -> pd.DataFrame:
+    ok = frame[frame["status"] == "ok"]
+    row = {"model": spec.name, "pairs": len(ok),
+           "psnr_mean": float(ok["psnr"].replace(np.inf, np.nan).mean()) if len(ok) else None,
+           "ssim_mean": float(ok["ssim"].mean()) if len(ok) else None,
+           "ms_ssim_mean": float(pd.to_numeric(ok["ms_ssim"]).mean()) if len(ok) else None,
+           "fid": None, "kid_mean": None, "kid_std": None,
+           "inception_weights_sha256": weights_sha if weights else "",
+           "spectrum_freq": evaluation.radial_spectrum(np.zeros((8, 8, 3)))[0].tolist(),
+           "spectrum_generated": _mean_curve(ok["spectrum_generated"]),
+           "spectrum_real": _mean_curve(ok["spectrum_real"])}
+    if weights is None:
+        row["fid_status"] = weights_sha
+    elif len(ok) < 2:
+        row["fid_status"] = f"not computed: {len(ok)} reference pair(s); FID/KID need at least 2"
+    else:
+        model = _inception_model(weights, weights_sha)
+        pairs = [(g, r) for _, g, r in _reference_pairs(storage, spec) if g is not None]
+        scores = evaluation.fid_kid(evaluation.inception_features([r for _, r in pairs], model),
+                                    evaluation.inception_features([g for g, _ in pairs], model))
+        row.update(fid=scores["fid"], kid_mean=scores["kid_mean"], kid_std=scores["kid_std"],
+                   fid_status=f"computed on {len(pairs)} pairs, KID subsets of {scores['kid_subset_size']}")
+    return pd.DataFrame([row], columns=SUMMARY_COLUMNS)
 
 
 def reference_asset(spec: ModelSpec) -> dg.AssetsDefinition:
@@ -373,9 +456,10 @@ def reference_asset(spec: ModelSpec) -> dg.AssetsDefinition:
         owners=OWNERS,
         required_resource_keys={"storage"},
         description=(
-            f"{spec.label} against real reference figures (SeePhys-style items): PSNR and SSIM "
-            "(RGB, the real figure resized bicubic to the generated size, data range 255, window 3), "
-            "the high-frequency spectral energy ratio, and FID when Inception weights are configured."
+            f"{spec.label} against real reference figures (SeePhys-style items): PSNR, SSIM and MS-SSIM "
+            "(the real figure resized bicubic to the generated size), the high-frequency spectral energy "
+            "ratio and radial spectra, and FID / KID when Inception weights are configured from a local "
+            f"file ({INCEPTION_ENV}); otherwise FID says 'not computed'."
         ),
     )
     def _reference(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
@@ -384,19 +468,26 @@ def reference_asset(spec: ModelSpec) -> dg.AssetsDefinition:
         fp = fingerprint(shas, code_hash(evaluation))
         out = build_or_reuse(storage, name, None, fp, lambda: reference_metrics_table(storage, spec))
         frame = out.frame
+        weights, weights_sha = inception_weights()
+        summary = build_or_reuse(
+            storage, f"reference_summary/{spec.name}", None,
+            fingerprint(out.data_version, weights_sha if weights else "no-weights", code_hash(evaluation)),
+            lambda: reference_summary(storage, spec, frame, weights, weights_sha)).frame.iloc[0]
         ok = frame[frame["status"] == "ok"]
-        weights = os.environ.get(INCEPTION_ENV, "")
-        fid_status = ("not computed: no reference figures" if ok.empty else
-                      "not computed: no Inception weights configured (set SCIGEN_INCEPTION_WEIGHTS to a local file)"
-                      if not (weights and Path(weights).exists()) else "not computed: FID lands with the evaluation issue")
+        hf_real = ok["hf_ratio_real"].mean() if len(ok) else 0.0
         return dg.MaterializeResult(metadata={
             "dagster/row_count": len(frame),
             "reference_pairs": len(ok),
-            "psnr_mean": float(ok["psnr"].replace(np.inf, np.nan).mean()) if len(ok) else "not measured",
-            "ssim_mean": float(ok["ssim"].mean()) if len(ok) else "not measured",
-            "hf_ratio_generated_over_real": float(ok["hf_ratio_generated"].mean() / ok["hf_ratio_real"].mean())
-            if len(ok) and ok["hf_ratio_real"].mean() > 0 else "not measured",
-            "fid": fid_status,
+            "psnr_mean": _or_not_measured(summary["psnr_mean"]),
+            "ssim_mean": _or_not_measured(summary["ssim_mean"]),
+            "ms_ssim_mean": _or_not_measured(summary["ms_ssim_mean"]),
+            "hf_ratio_generated_over_real": float(ok["hf_ratio_generated"].mean() / hf_real)
+            if len(ok) and hf_real > 0 else "not measured",
+            "fid": float(summary["fid"]) if summary["fid"] is not None and not pd.isna(summary["fid"]) else summary["fid_status"],
+            "kid": (f"{summary['kid_mean']:.5f} +- {summary['kid_std']:.5f}"
+                    if summary["kid_mean"] is not None and not pd.isna(summary["kid_mean"]) else summary["fid_status"]),
+            "fid_status": str(summary["fid_status"]),
+            "resize_policy": RESIZE_POLICY,
             "reused": out.reused,
         })
 
@@ -404,4 +495,6 @@ def reference_asset(spec: ModelSpec) -> dg.AssetsDefinition:
 
 
 def model_assets(spec: ModelSpec) -> list[dg.AssetsDefinition]:
-    return [image_asset(spec), judge_asset(spec), iv_asset(spec), reference_asset(spec)]
+    assets = [image_asset(spec), judge_asset(spec), iv_asset(spec)]
+    # The real figures compared with themselves would be a perfect score: no reference metrics.
+    return assets if spec.kind == "reference" else assets + [reference_asset(spec)]

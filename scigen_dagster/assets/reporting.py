@@ -19,11 +19,12 @@ def _eval_shas(storage: StorageResource, specs: list[ModelSpec]) -> list:
     return [
         storage.table_sha(f"{family}/{s.name}", k)
         for s in specs for family in ("images", "judge_scores", "iv_results") for k in taxonomy.PARTITION_KEYS
-    ] + [storage.table_sha(f"reference_metrics/{s.name}") for s in specs]
+    ] + [storage.table_sha(f"reference_summary/{s.name}") for s in specs if s.kind != "reference"]
 
 
 def leaderboard_asset(specs: list[ModelSpec]) -> dg.AssetsDefinition:
-    deps = [[family, s.name] for s in specs for family in ("judge_scores", "iv_results", "reference_metrics")]
+    deps = [[family, s.name] for s in specs for family in ("judge_scores", "iv_results", "reference_metrics")
+            if not (family == "reference_metrics" and s.kind == "reference")]
 
     @dg.asset(
         deps=deps,
@@ -41,7 +42,8 @@ def leaderboard_asset(specs: list[ModelSpec]) -> dg.AssetsDefinition:
         def compute() -> pd.DataFrame:
             tables = {
                 s.name: {f: _model_tables(storage, s, f) for f in ("images", "judge_scores", "iv_results")}
-                | {"reference_metrics": storage.read_table(f"reference_metrics/{s.name}")}
+                | ({"reference_summary": storage.read_table(f"reference_summary/{s.name}")}
+                   if s.kind != "reference" else {})
                 for s in specs
             }
             return reporting.leaderboard_frame(tables, {s.name: s.label for s in specs})
@@ -94,7 +96,7 @@ def finetune_asset(specs: list[ModelSpec]) -> dg.AssetsDefinition:
         storage: StorageResource = context.resources.storage
         items = storage.read_partitions("benchmark_items", taxonomy.PARTITION_KEYS).drop(columns="partition")
         summary = []
-        for spec in specs:
+        for spec in [s for s in specs if s.kind != "reference"]:  # real figures are never training data
             fp = fingerprint(_eval_shas(storage, [spec]), config.model_dump(), code_hash(reporting))
             tables = {f: _model_tables(storage, spec, f) for f in ("images", "judge_scores", "iv_results")}
 

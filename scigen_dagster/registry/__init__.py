@@ -21,7 +21,7 @@ class ModelSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
-    kind: Literal["imgcoder", "diffusers", "image_api"]
+    kind: Literal["imgcoder", "diffusers", "image_api", "reference"]
     display_name: str = ""
     enabled: bool = True
     # imgcoder: "offline:rules" or a litellm model id for the planner
