@@ -323,23 +323,30 @@ def ms_ssim(a: np.ndarray, b: np.ndarray, data_range: float = 255.0) -> float | 
 
 
 def radial_spectrum(rgb: np.ndarray, n_bins: int = 48) -> tuple[np.ndarray, np.ndarray]:
-    """Radially averaged log10 power of the grey image's 2-D spectrum: (frequency in
-    cycles per pixel, 0..0.5; mean log power per bin)."""
-    grey = rgb.mean(axis=2) if rgb.ndim == 3 else rgb
-    grey = grey - grey.mean()
-    power = np.abs(np.fft.fftshift(np.fft.fft2(grey))) ** 2
+    """Radially averaged spectrum of the grey image.
+
+    Returns ``(freq, log_power)``: the bin centres in cycles per pixel (0 to 0.5, the
+    Nyquist limit) and, per bin, the mean of log10 of the 2-D FFT power (normalised by the
+    pixel count, mean removed). Bins no FFT sample falls in (tiny images) are NaN.
+    """
+    a = np.asarray(rgb, dtype=np.float64)
+    grey = a[..., :3].mean(axis=2) if a.ndim == 3 else a
+    if grey.ndim != 2 or min(grey.shape) < 2:
+        raise ValueError(f"need a 2-D image of at least 2x2 pixels, got shape {a.shape}")
     h, w = grey.shape
-    fy = np.fft.fftshift(np.fft.fftfreq(h))[:, None]
-    fx = np.fft.fftshift(np.fft.fftfreq(w))[None, :]
+    power = np.abs(np.fft.fft2(grey - grey.mean())) ** 2 / (h * w)
+    fy, fx = np.fft.fftfreq(h)[:, None], np.fft.fftfreq(w)[None, :]
     radius = np.sqrt(fy**2 + fx**2)
     edges = np.linspace(0.0, 0.5, n_bins + 1)
-    which = np.digitize(radius.ravel(), edges) - 1
-    logp = np.log10(power.ravel() + 1e-12)
-    inside = (which >= 0) & (which < n_bins)
-    sums = np.bincount(which[inside], weights=logp[inside], minlength=n_bins)
-    counts = np.bincount(which[inside], minlength=n_bins)
-    curve = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
-    return (edges[:-1] + edges[1:]) / 2, curve
+    freq = (edges[:-1] + edges[1:]) / 2
+    logp = np.log10(power + 1e-12)
+    inside = (radius > 0) & (radius <= 0.5)  # the DC term carries only the removed mean
+    idx = np.clip(np.digitize(radius[inside], edges) - 1, 0, n_bins - 1)
+    sums = np.bincount(idx, weights=logp[inside], minlength=n_bins)
+    counts = np.bincount(idx, minlength=n_bins)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+    return freq, mean
 
 
 # FID / KID: Inception pool features of the real and the generated reference figures,

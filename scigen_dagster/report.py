@@ -32,7 +32,7 @@ from matplotlib.figure import Figure
 from PIL import Image, ImageDraw, ImageFont
 
 from . import taxonomy
-from .evaluation import JUDGE_DIMENSIONS
+from .evaluation import JUDGE_DIMENSIONS, radial_spectrum  # noqa: F401 - part of this module's API
 
 __all__ = [
     "DEFAULT_TITLE",
@@ -349,33 +349,6 @@ def radar(overall: pd.DataFrame) -> bytes:
         ax.text(0, 0, NM, ha="center", va="center", fontsize=14, color="#666666")
     fig.tight_layout()
     return _png(fig)
-
-
-def radial_spectrum(rgb: np.ndarray, n_bins: int = 48) -> tuple[np.ndarray, np.ndarray]:
-    """Radially averaged spectrum of the grey image.
-
-    Returns ``(freq, log_power)``: the bin centres in cycles per pixel (0 to 0.5, the
-    Nyquist limit) and, per bin, the mean of log10 of the 2-D FFT power (normalised by the
-    pixel count, mean removed). Bins no FFT sample falls in (tiny images) are NaN.
-    """
-    a = np.asarray(rgb, dtype=np.float64)
-    grey = a[..., :3].mean(axis=2) if a.ndim == 3 else a
-    if grey.ndim != 2 or min(grey.shape) < 2:
-        raise ValueError(f"need a 2-D image of at least 2x2 pixels, got shape {a.shape}")
-    h, w = grey.shape
-    power = np.abs(np.fft.fft2(grey - grey.mean())) ** 2 / (h * w)
-    fy, fx = np.fft.fftfreq(h)[:, None], np.fft.fftfreq(w)[None, :]
-    radius = np.sqrt(fy**2 + fx**2)
-    edges = np.linspace(0.0, 0.5, n_bins + 1)
-    freq = (edges[:-1] + edges[1:]) / 2
-    logp = np.log10(power + 1e-12)
-    inside = (radius > 0) & (radius <= 0.5)  # the DC term carries only the removed mean
-    idx = np.clip(np.digitize(radius[inside], edges) - 1, 0, n_bins - 1)
-    sums = np.bincount(idx, weights=logp[inside], minlength=n_bins)
-    counts = np.bincount(idx, minlength=n_bins)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
-    return freq, mean
 
 
 def mean_radial_spectrum(images: Iterable[np.ndarray], n_bins: int = 48) -> tuple[np.ndarray, np.ndarray]:

@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import base64
-import io
 import json
 
-import matplotlib
+import numpy as np
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from . import evaluation, taxonomy  # noqa: E402
+from . import evaluation, taxonomy
 
 CI_METRICS = ["R_inv", *evaluation.JUDGE_DIMENSIONS]
 METRICS = ["images", "image_success", "R_inv", "R_inv_orig", "question_acc",
@@ -104,19 +99,6 @@ def markdown(board: pd.DataFrame) -> str:
              overall.to_markdown(index=False, disable_numparse=True), "", "## R_inv by subject", "", pivot(board, "subject").to_markdown(),
              "", "## R_inv by image type", "", pivot(board, "type").to_markdown(), ""]
     return "\n".join(parts)
-
-
-def bar_plot(overall: pd.DataFrame) -> bytes:
-    fig, ax = plt.subplots(figsize=(6, 3.2))
-    values = pd.to_numeric(overall["R_inv"], errors="coerce").fillna(0.0)
-    ax.barh(overall["display_name"], values, color="#4c72b0")
-    ax.set_xlim(0, 1)
-    ax.set_xlabel("R_inv (faithful images / attempted problems)")
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100, metadata={"Software": None})
-    plt.close(fig)
-    return buf.getvalue()
 
 
 def b64(data: bytes) -> str:

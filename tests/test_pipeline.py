@@ -114,6 +114,13 @@ def test_leaderboard_and_exports(pipeline):
     for model in overall.index:
         row = overall.loc[model]
         assert row["R_inv_ci_low"] <= row["R_inv"] <= row["R_inv_ci_high"]
+    # plots, a thumbnail grid for the materialized partition and one self-contained page
+    for name in ("r_inv_bars", "r_inv_heatmap", "judge_radar"):
+        Image.open(io.BytesIO(storage.read_bytes(f"reports/{name}.png"))).verify()
+    Image.open(io.BytesIO(storage.read_bytes(f"reports/thumbnails/{PARTITION}.png"))).verify()
+    html = storage.read_bytes("reports/leaderboard.html").decode()
+    assert "SciGenBench leaderboard" in html and "https://" not in html
+    assert all(m in html for m in overall["display_name"])
     verl = pq.read_table(storage.path("tables/exports/imgcoder_rules/verl.parquet"))
     assert verl.column_names == ["data_source", "prompt", "images", "ability", "reward_model", "extra_info"]
     for row in verl.to_pylist():

@@ -36,18 +36,6 @@ def test_ms_ssim_is_one_for_identical_and_falls_with_noise():
     assert evaluation.ms_ssim(np.zeros((16, 16, 3)), np.zeros((16, 16, 3))) is None  # too small: not measured
 
 
-def test_radial_spectrum_sees_blur():
-    from scipy.ndimage import gaussian_filter
-
-    sharp = _textured(3, 128)
-    blurred = gaussian_filter(sharp, (3, 3, 0))
-    freq, p_sharp = evaluation.radial_spectrum(sharp)
-    _, p_blur = evaluation.radial_spectrum(blurred)
-    high = freq > 0.25
-    assert len(freq) == 48 and freq.max() < 0.5
-    assert np.nanmean(p_sharp[high]) > np.nanmean(p_blur[high]) + 1.0
-
-
 def calibrated_inception_file(path) -> str:
     """A weight file with the FID graph's layer names and a 1008-class head, as the real
     pt_inception file has; its weights are random with batch-norm statistics measured on
