@@ -61,6 +61,64 @@ def build_or_reuse(
     return PartitionOutcome(partition, frame, False, sha, time.perf_counter() - start)
 
 
+def _duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+
+
+class Progress:
+    """Counts, rate and ETA of a long step, logged as one readable line at most every
+    ``every`` seconds (and always at the end). Reused partitions count as done but not
+    into the rate, so the ETA reflects the work that is really left."""
+
+    def __init__(self, log, label: str, items_per_partition: dict[str, int], every: float = 10.0,
+                 clock: Callable[[], float] = time.monotonic):
+        self.log, self.label, self.every, self.clock = log, label, every, clock
+        self.pending = dict(items_per_partition)
+        self.total_items = sum(self.pending.values())
+        self.total_parts = len(self.pending)
+        self.parts = self.items = self.reused = 0
+        self.compute_items, self.compute_seconds = 0, 0.0
+        self.last_log = clock()
+
+    def message(self) -> str:
+        share = f" ({100 * self.items / self.total_items:.0f}%)" if self.total_items else ""
+        text = f"{self.label}: {self.parts}/{self.total_parts} partitions, {self.items}/{self.total_items} items{share}"
+        if self.compute_items and self.compute_seconds > 0:
+            rate = self.compute_items / self.compute_seconds
+            left = self.total_items - self.items
+            text += f", {rate:.1f} items/s"
+            text += f", ETA {_duration(left / rate)}" if left else ", done"
+        elif self.parts == self.total_parts:
+            text += ", done"
+        else:
+            text += ", ETA unknown (nothing computed yet)"
+        plural = "s" if self.reused != 1 else ""
+        return text + (f", {self.reused} partition{plural} reused" if self.reused else "")
+
+    def update(self, outcome: PartitionOutcome) -> None:
+        self.parts += 1
+        n = self.pending.pop(outcome.partition, len(outcome.frame))
+        self.items += n
+        if outcome.reused:
+            self.reused += 1
+        else:
+            self.compute_items += n
+            self.compute_seconds += outcome.seconds
+        now = self.clock()
+        if self.parts == self.total_parts or now - self.last_log >= self.every:
+            self.last_log = now
+            self.log.info(self.message())
+
+
+def progress_for(context, storage: StorageResource, label: str, keys, items_asset: str = "benchmark_items") -> Progress:
+    return Progress(context.log, label, {k: storage.table_rows(items_asset, k) for k in keys})
+
+
 def input_fingerprint(storage: StorageResource, *tables: tuple[str, str | None], extra: object = None) -> str:
     """Fingerprint of upstream tables (by file content) plus configuration/code."""
     return fingerprint([storage.table_sha(asset, part) for asset, part in tables], extra)

@@ -29,6 +29,7 @@ from .common import (
     partition_keys,
     partitions_md,
     preview,
+    progress_for,
 )
 
 INCEPTION_ENV = "SCIGEN_INCEPTION_WEIGHTS"
@@ -71,6 +72,7 @@ def image_asset(spec: ModelSpec) -> dg.AssetsDefinition:
         modules = (generation, imgcoder_rules, quantities, ocr_backend) if is_code else (generation, ocr_backend)
         prompt_sha = prompts.load("imgcoder_plan").sha256 if is_code and spec.planner != generation.OFFLINE_PLANNER else ""
         outcomes = []
+        progress = progress_for(context, storage, name, partition_keys(context))
         for key in partition_keys(context):
             fp = fingerprint(storage.table_sha("benchmark_items", key), spec.config_for_fingerprint(), code_hash(*modules), prompt_sha)
 
@@ -87,9 +89,8 @@ def image_asset(spec: ModelSpec) -> dg.AssetsDefinition:
                         items, spec, getattr(context.resources, diffusion_resource_key(spec)), storage)
                 return generation.flag_leaks(frame, items, context.resources.ocr, storage)
 
-            outcome = build_or_reuse(storage, name, key, fp, compute)
-            context.log.info(f"{name}[{key}]: {len(outcome.frame)} rows{' (reused)' if outcome.reused else ''}")
-            outcomes.append(outcome)
+            outcomes.append(build_or_reuse(storage, name, key, fp, compute))
+            progress.update(outcomes[-1])
         frame = pd.concat([o.frame for o in outcomes], ignore_index=True)
         ok = frame["status"] == "ok"
         metadata = {
@@ -178,6 +179,7 @@ def judge_asset(spec: ModelSpec) -> dg.AssetsDefinition:
             _prefetch_ocr(storage, ocr, spec, name, fps)
         before = llm.usage()
         outcomes = []
+        progress = progress_for(context, storage, name, list(fps), f"images/{spec.name}")
         for key, fp in fps.items():
 
             def compute(key=key):
@@ -198,6 +200,7 @@ def judge_asset(spec: ModelSpec) -> dg.AssetsDefinition:
                 return _judge_frame(rows)
 
             outcomes.append(build_or_reuse(storage, name, key, fp, compute))
+            progress.update(outcomes[-1])
         frame = pd.concat([o.frame for o in outcomes], ignore_index=True)
         means = {d: (None if frame[d].isna().all() else round(float(frame[d].mean()), 3)) for d in evaluation.JUDGE_DIMENSIONS}
         return dg.MaterializeResult(metadata={
@@ -302,6 +305,7 @@ def iv_asset(spec: ModelSpec) -> dg.AssetsDefinition:
             _prefetch_ocr(storage, ocr, spec, name, fps)
         before = llm.usage()
         outcomes = []
+        progress = progress_for(context, storage, name, list(fps), f"images/{spec.name}")
         for key, fp in fps.items():
 
             def compute(key=key):
@@ -326,6 +330,7 @@ def iv_asset(spec: ModelSpec) -> dg.AssetsDefinition:
                 return pd.DataFrame(rows, columns=evaluation.IV_COLUMNS)
 
             outcomes.append(build_or_reuse(storage, name, key, fp, compute))
+            progress.update(outcomes[-1])
         frame = pd.concat([o.frame for o in outcomes], ignore_index=True)
         per_image = evaluation.per_image_faithfulness(frame)
         r = evaluation.r_inv(frame)

@@ -156,6 +156,14 @@ class StorageResource(dg.ConfigurableResource):
         value = meta.get(FINGERPRINT_KEY)
         return value.decode() if value else None
 
+    def table_rows(self, asset: str, partition: str | None = None) -> int:
+        """Row count from the Parquet footer (0 when the table does not exist)."""
+        rel = self.table_rel(asset, partition)
+        if not self.exists(rel):
+            return 0
+        with self._filesystem().open(self.path(rel), "rb") as fh:
+            return pq.ParquetFile(fh).metadata.num_rows
+
     def table_sha(self, asset: str, partition: str | None = None) -> str | None:
         rel = self.table_rel(asset, partition)
         return sha256_bytes(self.read_bytes(rel)) if self.exists(rel) else None
