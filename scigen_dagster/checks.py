@@ -62,22 +62,25 @@ def export_checks(models: list[ModelSpec]) -> list[dg.AssetChecksDefinition]:
                     description="No exported figure shows its answer, and every exported image decodes.")
     def exports_are_clean(storage: StorageResource) -> dg.AssetCheckResult:
         leaks, broken, rows = [], [], 0
+        leaked = set()  # sha256 of every figure flagged as showing its answer, any model
         for spec in models:
-            path = storage.table_rel(f"exports/{spec.name}/verl")
+            images = _partitions(storage, f"images/{spec.name}")
+            if len(images):
+                leaked |= set(images.loc[images["answer_leak"].fillna(False).astype(bool), "image_sha256"])
+        for name in [spec.name for spec in models] + ["hybrid"]:
+            path = storage.table_rel(f"exports/{name}/verl")
             if not storage.exists(path):
                 continue
-            images = _partitions(storage, f"images/{spec.name}").set_index("image_sha256")
             with storage._filesystem().open(storage.path(path), "rb") as fh:
                 table = pq.read_table(fh).to_pylist()
             for row in table:
                 rows += 1
-                sha = row["extra_info"]["image_sha256"]
-                if sha in images.index and bool(images.loc[[sha], "answer_leak"].fillna(False).any()):
-                    leaks.append(row["extra_info"]["problem_id"])
+                if row["extra_info"]["image_sha256"] in leaked:
+                    leaks.append(f"{name}:{row['extra_info']['problem_id']}")
                 try:
                     Image.open(io.BytesIO(row["images"][0]["bytes"])).verify()
                 except Exception:  # any decoder error means a broken export
-                    broken.append(row["extra_info"]["problem_id"])
+                    broken.append(f"{name}:{row['extra_info']['problem_id']}")
         return dg.AssetCheckResult(passed=not leaks and not broken, metadata={
             "rows": rows, "leaks": dg.MetadataValue.json(leaks[:20]), "undecodable": dg.MetadataValue.json(broken[:20])})
 

@@ -158,3 +158,123 @@ def hf_rows(chosen: pd.DataFrame, storage, model: str) -> pd.DataFrame:
     } for r in chosen.itertuples(index=False)]
     return pd.DataFrame(rows, columns=["problem_id", "image", "question", "answer", "subject", "image_type",
                                        "model", "elements"])
+
+
+# ------------------------------------------------------------- hybrid and scaling sets ---
+
+HYBRID = "hybrid"
+
+
+def hybrid_choice(board: pd.DataFrame, candidates: list[str]) -> pd.DataFrame:
+    """Per image type, the candidate model with the best R_inv (ties broken by question
+    accuracy, then the judge mean, then the name): the study's suggestion of combining
+    the code and pixel paradigms type by type."""
+    dims = list(evaluation.JUDGE_DIMENSIONS)
+    types = board[(board["scope"] == "type") & board["model"].isin(candidates)].copy()
+    for c in ["R_inv", "question_acc", *dims]:
+        types[c] = pd.to_numeric(types[c], errors="coerce")
+    types["judge_mean"] = types[dims].mean(axis=1, skipna=True)
+    rows = []
+    for label in taxonomy.LABELS:
+        part = types[(types["group"] == label) & types["R_inv"].notna()]
+        if part.empty:
+            rows.append({"image_type": label, "model": None, "R_inv": None, "runner_up": None, "runner_up_R_inv": None})
+            continue
+        ranked = part.sort_values(["R_inv", "question_acc", "judge_mean", "model"],
+                                  ascending=[False, False, False, True], na_position="last")
+        best = ranked.iloc[0]
+        second = ranked.iloc[1] if len(ranked) > 1 else None
+        rows.append({"image_type": label, "model": best["model"], "R_inv": float(best["R_inv"]),
+                     "runner_up": None if second is None else second["model"],
+                     "runner_up_R_inv": None if second is None else float(second["R_inv"])})
+    return pd.DataFrame(rows, columns=["image_type", "model", "R_inv", "runner_up", "runner_up_R_inv"])
+
+
+def hybrid_selection(choice: pd.DataFrame, selections: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """The verified items of each type's winning model, together."""
+    parts = [selections[r.model][selections[r.model]["image_type"] == r.image_type]
+             for r in choice.itertuples(index=False) if r.model is not None and r.model in selections]
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return next(iter(selections.values())).iloc[0:0] if selections else pd.DataFrame()
+    return pd.concat(parts, ignore_index=True).sort_values("problem_id").reset_index(drop=True)
+
+
+def log_spaced_sizes(n: int, count: int = 5, minimum: int = 8) -> list[int]:
+    """Subset sizes for a data-scaling study: ``count`` sizes spaced evenly on a log scale
+    from ``minimum`` to ``n`` (the full set is the last)."""
+    if n <= 0:
+        return []
+    if n <= minimum or count <= 1:
+        return [n]
+    return sorted({int(round(v)) for v in np.geomspace(minimum, n, count)})
+
+
+def scaling_order(chosen: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
+    """Rows in a seeded order whose every prefix is as balanced over image types as the
+    data allow (shuffle within each type, then take the types in turn), so the subsets
+    are nested: each smaller one is contained in every larger one."""
+    if chosen.empty:
+        return chosen
+    rng = np.random.default_rng(seed)
+    queues = {}
+    for label, part in sorted(chosen.groupby("image_type"), key=lambda kv: kv[0]):
+        ids = sorted(part.index)
+        queues[label] = [ids[i] for i in rng.permutation(len(ids))]
+    order = []
+    while queues:
+        for label in list(queues):
+            order.append(queues[label].pop(0))
+            if not queues[label]:
+                del queues[label]
+    return chosen.loc[order].reset_index(drop=True)
+
+
+def dataset_card(manifest: dict) -> str:
+    """The README.md of the exports: what is inside, how it was made, how to load it."""
+    m = manifest
+    lines = [
+        "# SciGen verified figures: fine-tuning exports", "",
+        "Scientific problems paired with figures that passed this pipeline's checks: the figure rendered, "
+        "every inverse-validation quiz was answered right from the figure alone"
+        + ("" if m["thresholds"]["require_faithful"] else " (not required in this export)")
+        + f", the judge mean was at least {m['thresholds']['min_judge_mean']} (where measured), "
+        "and no answer text is visible in the figure.", "",
+        "## Files", "",
+        "| export | source models | rows | VeRL parquet | HF parquet | scaling subsets (rows) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, e in m["exports"].items():
+        subsets = ", ".join(str(s["rows"]) for s in e["subsets"]) or "-"
+        lines.append(f"| {name} | {', '.join(e['source_models'])} | {e['rows']} | `{e['files']['verl']['path']}` "
+                     f"| `{e['files']['hf']['path']}` | {subsets} |")
+    lines += [
+        "", "VeRL rows: `data_source`, `prompt` (chat messages; `<image>` marks the figure), `images` "
+        "(list of {bytes, path}), `ability` (subject), `reward_model` ({style: rule, ground_truth}), "
+        "`extra_info` (problem id, image type, source model, image sha256, split). The HF files load with "
+        "`datasets.load_dataset(\"parquet\", data_files=...)`; `image` decodes as an Image feature.", "",
+        "Scaling subsets are nested (every smaller subset is inside every larger one) and balanced over "
+        f"image types as far as the data allow; sizes are log-spaced; order seed {m['thresholds']['subset_seed']}.",
+        "", "## How it was made", "",
+        f"- code: {m['code']['package']}, git {m['code']['git_commit']}, source sha256 {m['code']['source_sha256']}",
+        f"- judge: {', '.join(m['judge']) or 'none'}",
+        f"- inverse-validation answerer: {', '.join(m['answerer']) or 'none'}",
+        f"- thresholds: `{json.dumps(m['thresholds'], sort_keys=True)}`",
+        "- models:",
+        *[f"  - {name}: {desc}" for name, desc in m["models"].items()],
+        "- prompt hashes (sha256):",
+        *[f"  - {name}: {sha}" for name, sha in m["prompts"].items()],
+    ]
+    if m.get("hybrid"):
+        lines += ["", "## Hybrid set: best model per image type (by R_inv)", "",
+                  "| image type | model | R_inv | runner-up | runner-up R_inv |", "|---|---|---|---|---|"]
+        for r in m["hybrid"]:
+            lines.append(f"| {r['image_type']} | {r['model'] or 'none measured'} | {_fmt(r['R_inv'])} "
+                         f"| {r['runner_up'] or '-'} | {_fmt(r['runner_up_R_inv'])} |")
+    lines += ["", "## Rows per image type", ""]
+    names = list(m["exports"])
+    lines += ["| image type | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+    for label in taxonomy.LABELS:
+        lines.append(f"| {label} | " + " | ".join(str(m["exports"][n]["per_type"].get(label, 0)) for n in names) + " |")
+    lines += ["", f"Created {m['created_at']}. The full manifest is `manifest.json` beside this file.", ""]
+    return "\n".join(lines)

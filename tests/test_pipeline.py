@@ -121,6 +121,13 @@ def test_leaderboard_and_exports(pipeline):
     html = storage.read_bytes("reports/leaderboard.html").decode()
     assert "SciGenBench leaderboard" in html and "https://" not in html
     assert all(m in html for m in overall["display_name"])
+    manifest = json.loads(storage.read_bytes("tables/exports/manifest.json"))
+    assert set(manifest["exports"]) == {"imgcoder_rules", "tiny_sd", "hybrid"}
+    chosen = {r["model"] for r in manifest["hybrid"] if r["image_type"] == "Physics - Circuit"}
+    assert chosen <= {"imgcoder_rules", "tiny_sd"} and len(chosen) == 1
+    assert manifest["exports"]["hybrid"]["source_models"] in ([], sorted(chosen))
+    card = storage.read_bytes("tables/exports/README.md").decode()
+    assert manifest["code"]["source_sha256"] in card and "## Hybrid set" in card
     verl = pq.read_table(storage.path("tables/exports/imgcoder_rules/verl.parquet"))
     assert verl.column_names == ["data_source", "prompt", "images", "ability", "reward_model", "extra_info"]
     for row in verl.to_pylist():

@@ -8,7 +8,7 @@ import dagster as dg
 import numpy as np
 import pandas as pd
 
-from .. import evaluation, provenance, report, reporting, taxonomy
+from .. import evaluation, prompts, provenance, report, reporting, taxonomy
 from ..registry import ModelSpec
 from ..resources.storage import StorageResource, fingerprint
 from .common import OWNERS, build_or_reuse, code_hash
@@ -162,11 +162,61 @@ def leaderboard_asset(specs: list[ModelSpec]) -> dg.AssetsDefinition:
 
 
 class FinetuneConfig(dg.Config):
-    """Which verified figures go into the training sets."""
+    """Which verified figures go into the training sets, and how they are cut."""
 
     require_faithful: bool = True  # every inverse-validation quiz answered right
     min_judge_mean: float = 1.0  # over the judge dimensions that were measured
     data_source: str = "scigen_dagster"
+    hybrid: bool = True  # also export the best model per image type (by R_inv) as one set
+    subset_count: int = 5  # log-spaced nested subsets for data-scaling studies
+    subset_min: int = 8
+    subset_seed: int = 0
+
+
+EXPORTS_DIR = "tables/exports"
+
+
+def _export(storage: StorageResource, name: str, chosen: pd.DataFrame, source: str, config: FinetuneConfig) -> dict:
+    """VeRL + HF parquet of one set, in the nested scaling order, plus its subsets."""
+    ordered = reporting.scaling_order(chosen, config.subset_seed)
+    verl = reporting.verl_rows(ordered, storage, source, config.data_source)
+    hf = reporting.hf_rows(ordered, storage, source)
+    files = {}
+    for fmt, frame in (("verl", verl), ("hf", hf)):
+        _, sha = storage.write_table(f"exports/{name}/{fmt}", frame)
+        files[fmt] = {"path": f"{name}/{fmt}.parquet", "sha256": sha}
+    subsets = []
+    sizes = reporting.log_spaced_sizes(len(ordered), config.subset_count, config.subset_min)
+    for size in sizes[:-1] if sizes else []:  # the largest is the full file
+        _, sha = storage.write_table(f"exports/{name}/subsets/verl_n{size}", verl.iloc[:size].reset_index(drop=True))
+        subsets.append({"rows": size, "path": f"{name}/subsets/verl_n{size}.parquet", "sha256": sha})
+    if sizes:
+        subsets.append({"rows": sizes[-1], "path": files["verl"]["path"], "sha256": files["verl"]["sha256"]})
+    return {"rows": len(ordered), "files": files, "subsets": subsets,
+            "per_type": {k: int(v) for k, v in ordered["image_type"].value_counts().items()} if len(ordered) else {},
+            "source_models": sorted(ordered["model"].unique().tolist()) if len(ordered) else []}
+
+
+def _used(storage: StorageResource, specs: list[ModelSpec], family: str, columns: list[str]) -> list[str]:
+    values = set()
+    for spec in specs:
+        frame = storage.read_partitions(f"{family}/{spec.name}", taxonomy.PARTITION_KEYS)
+        if len(frame) and all(c in frame for c in columns):
+            for row in frame[columns].drop_duplicates().itertuples(index=False):
+                parts = [f"{c} {v}" if i else str(v) for i, (c, v) in enumerate(zip(columns, row))
+                         if v is not None and not (isinstance(v, float) and np.isnan(v)) and str(v) != ""]
+                values.add(", ".join(parts))
+    return sorted(values)
+
+
+def _model_description(spec: ModelSpec) -> str:
+    if spec.kind == "imgcoder":
+        return f"imgcoder, planner {spec.planner}, max_attempts {spec.max_attempts}"
+    if spec.kind == "diffusers":
+        return f"diffusers {spec.model}, {spec.steps} steps, guidance {spec.guidance_scale}, {spec.width}x{spec.height}"
+    if spec.kind == "image_api":
+        return f"image API {spec.model}, size {spec.size}"
+    return "the benchmark's reference figures (never exported)"
 
 
 def finetune_asset(specs: list[ModelSpec]) -> dg.AssetsDefinition:
@@ -180,31 +230,53 @@ def finetune_asset(specs: list[ModelSpec]) -> dg.AssetsDefinition:
         required_resource_keys={"storage"},
     )
     def finetune_datasets(context: dg.AssetExecutionContext, config: FinetuneConfig) -> dg.MaterializeResult:
-        """Verified figures filtered by judge and inverse-validation thresholds, exported
-        per model as VeRL parquet (data_source, prompt as chat messages, images, ability,
-        reward_model, extra_info) and as HF-datasets-compatible parquet."""
+        """Verified figures filtered by judge and inverse-validation thresholds, per model and
+        as a hybrid set (best model per image type by R_inv), exported as VeRL parquet
+        (data_source, prompt as chat messages, images, ability, reward_model, extra_info) and
+        HF-datasets-compatible parquet, with nested log-spaced subsets for data-scaling
+        studies and a dataset card (README.md + manifest.json)."""
         storage: StorageResource = context.resources.storage
         items = storage.read_partitions("benchmark_items", taxonomy.PARTITION_KEYS).drop(columns="partition")
-        summary = []
-        for spec in [s for s in specs if s.kind != "reference"]:  # real figures are never training data
+        exportable = [s for s in specs if s.kind != "reference"]  # real figures are never training data
+        selections, candidates, exports = {}, {}, {}
+        for spec in exportable:
             fp = fingerprint(_eval_shas(storage, [spec]), config.model_dump(), code_hash(reporting))
             tables = {f: _model_tables(storage, spec, f) for f in ("images", "judge_scores", "iv_results")}
 
             def compute(spec=spec, tables=tables) -> pd.DataFrame:
                 return reporting.select_for_training(items, tables, config.require_faithful, config.min_judge_mean)
 
-            chosen = build_or_reuse(storage, f"finetune_selection/{spec.name}", None, fp, compute).frame
-            verl = reporting.verl_rows(chosen, storage, spec.name, config.data_source)
-            hf = reporting.hf_rows(chosen, storage, spec.name)
-            verl_path, _ = storage.write_table(f"exports/{spec.name}/verl", verl)
-            hf_path, _ = storage.write_table(f"exports/{spec.name}/hf", hf)
-            summary.append({"model": spec.name, "candidates": len(tables["images"]), "exported": len(chosen),
-                            "verl": verl_path, "hf": hf_path})
-        table = pd.DataFrame(summary)
+            selections[spec.name] = build_or_reuse(storage, f"finetune_selection/{spec.name}", None, fp, compute).frame
+            candidates[spec.name] = len(tables["images"])
+            exports[spec.name] = _export(storage, spec.name, selections[spec.name], spec.name, config)
+        choice = pd.DataFrame()
+        if config.hybrid and selections:
+            choice = reporting.hybrid_choice(storage.read_table("leaderboard"), list(selections))
+            hybrid = reporting.hybrid_selection(choice, selections)
+            exports[reporting.HYBRID] = _export(storage, reporting.HYBRID, hybrid, reporting.HYBRID, config)
+        manifest = {
+            "created_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "code": provenance.code_version(),
+            "thresholds": config.model_dump(),
+            "models": {s.name: _model_description(s) for s in exportable},
+            "judge": _used(storage, exportable, "judge_scores", ["judge", "judge_temperature", "prompt"]),
+            "answerer": _used(storage, exportable, "iv_results", ["answerer"]),
+            "prompts": {p: prompts.load(p).sha256 for p in prompts.names()},
+            "candidates": candidates,
+            "hybrid": choice.astype(object).where(choice.notna(), None).to_dict("records") if len(choice) else [],
+            "exports": exports,
+        }
+        storage.write_json(f"{EXPORTS_DIR}/manifest.json", manifest)
+        storage.write_bytes(f"{EXPORTS_DIR}/README.md", reporting.dataset_card(manifest).encode())
+        table = pd.DataFrame([{"export": n, "rows": e["rows"], "subsets": ", ".join(str(s["rows"]) for s in e["subsets"]),
+                               "verl": e["files"]["verl"]["path"], "hf": e["files"]["hf"]["path"]}
+                              for n, e in exports.items()])
         return dg.MaterializeResult(metadata={
-            "dagster/row_count": int(table["exported"].sum()) if len(table) else 0,
-            "exports": dg.MetadataValue.md(table.to_markdown(index=False)),
+            "dagster/row_count": int(table["rows"].sum()) if len(table) else 0,
+            "exports": dg.MetadataValue.md(table.to_markdown(index=False) if len(table) else "_none_"),
+            "hybrid_choice": dg.MetadataValue.md(choice.to_markdown(index=False) if len(choice) else "_not built_"),
             "thresholds": dg.MetadataValue.json(config.model_dump()),
+            "dataset_card": dg.MetadataValue.path(storage.path(f"{EXPORTS_DIR}/README.md")),
         })
 
     return finetune_datasets

@@ -45,3 +45,8 @@ def load(name: str) -> Prompt:
     if not version or set(sections) != {"system", "user"}:
         raise ValueError(f"prompt {name!r} needs a `version:` line and `## system` / `## user` sections")
     return Prompt(name, version.group(1), sections["system"], sections["user"], hashlib.sha256(text.encode()).hexdigest())
+
+
+def names() -> list[str]:
+    """Every prompt template shipped with the package."""
+    return sorted(p.name[:-3] for p in resources.files(__package__).iterdir() if p.name.endswith(".md"))

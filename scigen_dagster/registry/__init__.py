@@ -11,6 +11,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 REGISTRY_ENV = "SCIGEN_MODELS"
+RESERVED_NAMES = {"hybrid": "the hybrid fine-tuning export (best model per image type)"}
 
 
 class RegistryError(ValueError):
@@ -98,6 +99,8 @@ def load_registry(path: str | Path | None = None) -> list[ModelSpec]:
         raise RegistryError(f"{where}: expected a non-empty mapping `models: {{<name>: {{kind: ...}}}}`")
     specs = []
     for name, body in entries.items():
+        if name in RESERVED_NAMES:
+            raise RegistryError(f"{where}: the model name {name!r} is reserved for {RESERVED_NAMES[name]}; rename it")
         try:
             specs.append(ModelSpec(name=name, **(body or {})))
         except ValidationError as exc:
