@@ -351,14 +351,26 @@ class Lockdown:
 
 
 # ------------------------------------------------------------ in-child render
-def _instrument_matplotlib(max_pixels: int) -> dict:
+_TEXT_STATE: dict | None = None
+
+
+def _instrument_matplotlib() -> dict:
     """Record which Text artists each figure draw actually renders (and where),
-    and refuse absurd canvases before Agg tries to allocate them."""
+    and refuse absurd canvases before Agg tries to allocate them.
+
+    Installed once, in the worker before its warm-up, and inherited by every
+    job: patching classes in each child would invalidate the type caches and
+    specialised bytecode that the warm-up built for Figure, Text, Tick and
+    RendererAgg. Each job starts from a reset state (see _run_script)."""
+    global _TEXT_STATE
+    if _TEXT_STATE is not None:
+        return _TEXT_STATE
     from matplotlib import axis, figure, text
     from matplotlib.backends import backend_agg
 
-    state: dict = {"texts": [], "in_tick": False}
+    state: dict = {"texts": [], "in_tick": False, "capture": None, "layout": None}
     orig_fig_draw, orig_text_draw, orig_tick_draw = figure.Figure.draw, text.Text.draw, axis.Tick.draw
+    orig_get_layout = text.Text._get_layout
     orig_renderer_init = backend_agg.RendererAgg.__init__
 
     @functools.wraps(orig_fig_draw)
@@ -374,21 +386,43 @@ def _instrument_matplotlib(max_pixels: int) -> dict:
         finally:
             state["in_tick"] = False
 
+    @functools.wraps(orig_get_layout)
+    def get_layout(self, renderer):
+        layout = orig_get_layout(self, renderer)
+        if state["capture"] is self:
+            state["layout"] = (renderer, layout)
+        return layout
+
     @functools.wraps(orig_text_draw)
     def text_draw(self, renderer):
-        orig_text_draw(self, renderer)
+        outer = state["capture"], state["layout"]
+        state["capture"], state["layout"] = self, None
+        try:
+            orig_text_draw(self, renderer)
+            captured = state["layout"]
+        finally:
+            state["capture"], state["layout"] = outer
         if self.get_visible() and self.get_text().strip():
-            # Text's own extent: Annotation's override would add the arrow
-            ext = text.Text.get_window_extent(self, renderer)
+            if captured is not None and captured[0] is renderer:
+                # What Text.get_window_extent(renderer) computes, reusing the
+                # layout the draw just made (Annotation's override would add
+                # the arrow); it also spares get_window_extent's dpi round
+                # trip, which invalidates every transform of the figure.
+                x, y = self.get_transform().transform(self.get_unitless_position())
+                ext = captured[1][0].translated(x, y)
+            else:
+                ext = text.Text.get_window_extent(self, renderer)
             state["texts"].append((self.get_text(), ext.bounds, state["in_tick"]))
 
     def renderer_init(self, width, height, dpi):
-        if width * height > max_pixels:
-            raise OversizedFigure(f"canvas {int(width)}x{int(height)} px exceeds {max_pixels // 1_000_000} MP")
+        if width * height > MAX_PIXELS:
+            raise OversizedFigure(f"canvas {int(width)}x{int(height)} px exceeds {MAX_PIXELS // 1_000_000} MP")
         orig_renderer_init(self, width, height, dpi)
 
     figure.Figure.draw, axis.Tick.draw, text.Text.draw = fig_draw, tick_draw, text_draw
+    text.Text._get_layout = get_layout
     backend_agg.RendererAgg.__init__ = renderer_init
+    _TEXT_STATE = state
     return state
 
 
@@ -439,7 +473,8 @@ def _describe(exc: BaseException, cfg: dict) -> str:
 def _run_script(code: str, cfg: dict) -> dict:
     import matplotlib.pyplot as plt
 
-    state = _instrument_matplotlib(MAX_PIXELS)
+    state = _instrument_matplotlib()
+    state.update(texts=[], in_tick=False, capture=None, layout=None)  # nothing from the warm-up
     linecache.cache[SCRIPT] = (len(code), None, code.splitlines(True), SCRIPT)  # source lines in tracebacks
     status, error = "ok", ""
     try:
@@ -686,15 +721,33 @@ def _inspect_png(path: str, max_bytes: int) -> dict:
     try:
         img = Image.open(io.BytesIO(data))
         img.load()
-        rgba = img.convert("RGBA")
+        rgba = img if img.mode == "RGBA" else img.convert("RGBA")
     except Exception as exc:  # noqa: BLE001 - any decoder complaint means a bad file
         return {"status": "error", "error": f"{FIGURE} could not be decoded: {exc}"}
-    mode_count = max(n for n, _ in rgba.getcolors(width * height))
-    std = ImageStat.Stat(rgba.convert("L")).stddev[0]
     out = {"png": data, "width": width, "height": height}
-    if std < 2 or mode_count > 0.995 * width * height:
-        return out | {"status": "blank", "error": f"image is near-uniform (gray std {std:.2f}, {100 * mode_count / (width * height):.2f}% one colour)"}
+    n_pixels = width * height
+    std = ImageStat.Stat(rgba.convert("L")).stddev[0]
+    if std >= 2 and _majority_colour_count(rgba) <= 0.995 * n_pixels:
+        return out
+    mode_count = max(n for n, _ in rgba.getcolors(n_pixels))  # exact, for the message
+    if std < 2 or mode_count > 0.995 * n_pixels:
+        return out | {"status": "blank", "error": f"image is near-uniform (gray std {std:.2f}, {100 * mode_count / n_pixels:.2f}% one colour)"}
     return out
+
+
+def _majority_colour_count(rgba) -> int:
+    """Pixels of the colour held by more than half of them (0 if none does).
+    Such a colour is the median of the pixel values, found in linear time:
+    a cheaper stand-in for counting every colour (getcolors) whenever only
+    "does one colour cover more than 99.5%" matters."""
+    import numpy as np
+
+    pixels = np.frombuffer(rgba.tobytes(), dtype=np.uint32)
+    if pixels.size == 0:
+        return 0
+    median = np.partition(pixels, pixels.size // 2)[pixels.size // 2]
+    count = int(np.count_nonzero(pixels == median))
+    return count if 2 * count > pixels.size else 0
 
 
 # ----------------------------------------------------------------- the worker
@@ -767,6 +820,7 @@ def _warm_up() -> None:
     import matplotlib
 
     matplotlib.use("Agg")
+    _instrument_matplotlib()  # first, so the warm-up specialises the patched classes
     import matplotlib.pyplot as plt
     import mpl_toolkits.mplot3d  # noqa: F401 - solid-geometry scripts
     import numpy as np
