@@ -4,13 +4,15 @@ an export. Thresholds are module constants so the UI's check descriptions state 
 from __future__ import annotations
 
 import io
+from typing import Callable
 
 import dagster as dg
 import pandas as pd
 import pyarrow.parquet as pq
 from PIL import Image
 
-from . import taxonomy
+from . import evaluation, generation, taxonomy
+from .assets.models import JUDGE_COLUMNS
 from .registry import ModelSpec
 from .resources.storage import StorageResource
 
@@ -30,9 +32,48 @@ def quarantine_result(storage: StorageResource) -> dg.AssetCheckResult:
 
 def success_rate_result(storage: StorageResource, model: str) -> dg.AssetCheckResult:
     images = _partitions(storage, f"images/{model}")
-    rate = float((images["status"] == "ok").mean()) if len(images) else 0.0
+    if images.empty:  # nothing attempted (e.g. no item has a real figure): nothing to judge
+        return dg.AssetCheckResult(passed=True, severity=dg.AssetCheckSeverity.WARN,
+                                   metadata={"success_rate": "not measured: no figures", "figures": 0})
+    rate = float((images["status"] == "ok").mean())
     return dg.AssetCheckResult(passed=rate >= MIN_EXECUTION_SUCCESS, severity=dg.AssetCheckSeverity.WARN,
                                metadata={"success_rate": rate, "figures": len(images)})
+
+
+def _in(values: set) -> Callable[[pd.Series], pd.Series]:
+    return lambda col: col.isna() | col.isin(values)
+
+
+# Expected columns and value domains of the per-model tables (None = any value).
+SCHEMAS: dict[str, tuple[list[str], dict[str, Callable[[pd.Series], pd.Series]]]] = {
+    "images": (generation.IMAGE_COLUMNS, {"status": lambda c: c.isin({"ok", "failed"}),
+                                          "problem_id": lambda c: c.notna() & (c != "")}),
+    "judge_scores": (JUDGE_COLUMNS, {d: _in({0, 1, 2}) for d in evaluation.JUDGE_DIMENSIONS}),
+    "iv_results": (evaluation.IV_COLUMNS, {"correct": _in({True, False}),
+                                           "chosen_letter": _in(set("ABCDEFGH")),
+                                           "correct_letter": lambda c: c.isin(set("ABCDEFGH"))}),
+}
+
+
+def schema_result(storage: StorageResource, family: str, model: str) -> dg.AssetCheckResult:
+    """Every stored partition has exactly the expected columns and in-domain values."""
+    columns, domains = SCHEMAS[family]
+    problems, rows = [], 0
+    for key in taxonomy.PARTITION_KEYS:
+        if not storage.exists(storage.table_rel(f"{family}/{model}", key)):
+            continue
+        frame = storage.read_table(f"{family}/{model}", key)
+        rows += len(frame)
+        if list(frame.columns) != list(columns):
+            missing, extra = sorted(set(columns) - set(frame.columns)), sorted(set(frame.columns) - set(columns))
+            problems.append(f"{key}: columns differ (missing {missing}, unexpected {extra})")
+            continue
+        for column, ok in domains.items():
+            bad = frame.loc[~ok(frame[column]).astype(bool), column]
+            if len(bad):
+                problems.append(f"{key}: {len(bad)} out-of-domain values in {column}, e.g. {bad.iloc[0]!r}")
+    return dg.AssetCheckResult(passed=not problems, metadata={
+        "rows": rows, "problems": dg.MetadataValue.json(problems[:20]), "expected_columns": dg.MetadataValue.json(list(columns))})
 
 
 @dg.asset_check(asset="corpus_quarantine", description="Every quarantined row names its file, line and reason.")
@@ -54,7 +95,16 @@ def model_checks(spec: ModelSpec) -> list[dg.AssetChecksDefinition]:
         rate = float((judged["judge_status"] != "ok").mean()) if len(judged) else 0.0
         return dg.AssetCheckResult(passed=rate <= MAX_JUDGE_FAILURE, metadata={"failure_rate": rate, "judged": len(judged)})
 
-    return [execution_success_rate, judge_failure_rate]
+    def schema_check(family: str) -> dg.AssetChecksDefinition:
+        @dg.asset_check(asset=dg.AssetKey([family, spec.name]), name="schema", blocking=True,
+                        description="Every partition has exactly the expected columns and in-domain values "
+                                    "(judge scores 0-2 or missing, answers a valid letter, status ok/failed).")
+        def _schema(storage: StorageResource) -> dg.AssetCheckResult:
+            return schema_result(storage, family, spec.name)
+
+        return _schema
+
+    return [execution_success_rate, judge_failure_rate, *(schema_check(f) for f in SCHEMAS)]
 
 
 def export_checks(models: list[ModelSpec]) -> list[dg.AssetChecksDefinition]:

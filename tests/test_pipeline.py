@@ -154,3 +154,23 @@ def test_asset_checks_run_with_the_graph_and_exports_are_clean(pipeline):
     assert {"quarantine_explained", "execution_success_rate", "judge_failure_rate", "exports_are_clean"} <= set(evaluations)
     assert evaluations["exports_are_clean"].passed
     assert evaluations["quarantine_explained"].passed
+    schema = [e for e in pipeline["first"].get_asset_check_evaluations() if e.check_name == "schema"]
+    assert len(schema) == 3 * len(MODELS) and all(e.passed for e in schema)
+
+
+def test_schema_check_catches_a_bad_score_and_a_missing_column(pipeline, tmp_path):
+    from scigen_dagster.checks import schema_result
+    from scigen_dagster.resources.storage import StorageResource
+
+    storage = pipeline["storage"]
+    copy = StorageResource(root=str(tmp_path))
+    judge = storage.read_table("judge_scores/imgcoder_rules", PARTITION)
+    assert schema_result(storage, "judge_scores", "imgcoder_rules").passed
+    bad = judge.copy()
+    bad.loc[0, "Correctness_Fidelity"] = 3
+    copy.write_table("judge_scores/imgcoder_rules", bad, PARTITION)
+    result = schema_result(copy, "judge_scores", "imgcoder_rules")
+    assert not result.passed and "Correctness_Fidelity" in result.metadata["problems"].value[0]
+    copy.write_table("judge_scores/imgcoder_rules", judge.drop(columns="judge_status"), PARTITION)
+    result = schema_result(copy, "judge_scores", "imgcoder_rules")
+    assert not result.passed and "missing ['judge_status']" in result.metadata["problems"].value[0]
