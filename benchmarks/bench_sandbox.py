@@ -1,8 +1,9 @@
 """Fresh interpreter per script vs the warm, locked-down sandbox pool.
 
 Renders every benign script in ``benchmarks/sandbox_corpus/`` (25 scientific
-figure types, two scripts each, 6x6 in saved at 100 dpi) two ways, both with
-``--workers`` scripts in flight at once (default 2, one per core here):
+figure types, two scripts each, 6x6 in saved at 100 dpi with zlib level 1,
+the same save call in both ways) two ways, both with ``--workers`` scripts in
+flight at once (default 2, one per core here):
 
 * fresh:   ``python -I script.py`` in its own temporary cwd, one process each;
 * sandbox: ``SandboxResource(workers=N).render_many`` on an already warm pool
@@ -13,7 +14,11 @@ else on the machine weighs on both alike rather than on whichever ran during it.
 
 The last line is JSON: n_scripts, fresh_per_s, sandbox_per_s, ratio (goal >= 8),
 identical (every PNG byte-identical between the two ways), workers,
-sandbox_startup_s, and the names of scripts that failed or differed.
+sandbox_startup_s, the names of scripts that failed or differed, and the CPU
+time per script of each way (fresh_cpu_ms, sandbox_cpu_ms: this process plus
+the interpreters, resp. the workers and their jobs) with their quotient
+cpu_ratio. The wall-clock ratio depends on what else runs on the machine; the
+CPU figures much less so.
 
     .venv/bin/python benchmarks/bench_sandbox.py [--workers 2]
 """
@@ -23,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -46,6 +52,25 @@ def render_fresh(script: Path) -> bytes | None:
         return png.read_bytes() if proc.returncode == 0 and png.exists() else None
 
 
+def _self_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _children_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _workers_cpu_s(pids: list[int]) -> float:
+    """utime + stime of the sandbox workers and of their reaped jobs."""
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += sum(int(f) for f in fields[11:15])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--workers", type=int, default=2)
@@ -54,20 +79,25 @@ def main() -> None:
     scripts = sorted(CORPUS.glob("*.py"))
     size = -(-len(scripts) // args.chunks)
 
-    fresh, boxed, fresh_s, sandbox_s = [], [], 0.0, 0.0
+    fresh, boxed, fresh_s, sandbox_s, fresh_cpu, sandbox_cpu = [], [], 0.0, 0.0, 0.0, 0.0
     with ThreadPoolExecutor(args.workers) as pool, SandboxResource(workers=args.workers) as sandbox:
         started = time.perf_counter()
         layers = sandbox.active_layers()  # starts and warms the pool
         startup_s = time.perf_counter() - started
         render_fresh(scripts[0])  # untimed: warm the page cache for the fresh path too
+        workers = sandbox._pool().worker_pids()
         for i in range(0, len(scripts), size):
             chunk = scripts[i : i + size]
+            cpu = _self_cpu_s() + _children_cpu_s()
             started = time.perf_counter()
             fresh += pool.map(render_fresh, chunk)
             fresh_s += time.perf_counter() - started
+            fresh_cpu += _self_cpu_s() + _children_cpu_s() - cpu
+            cpu = _self_cpu_s() + _workers_cpu_s(workers)
             started = time.perf_counter()
             boxed += sandbox.render_many([s.read_text() for s in chunk])
             sandbox_s += time.perf_counter() - started
+            sandbox_cpu += _self_cpu_s() + _workers_cpu_s(workers) - cpu
 
     failed = [s.stem for s, f, b in zip(scripts, fresh, boxed) if f is None or not b.ok]
     differ = [s.stem for s, f, b in zip(scripts, fresh, boxed) if f is not None and b.ok and f != b.png]
@@ -85,6 +115,9 @@ def main() -> None:
         "sandbox_startup_s": round(startup_s, 2),
         "failed": failed,
         "differ": differ,
+        "fresh_cpu_ms": round(1000 * fresh_cpu / n, 1),
+        "sandbox_cpu_ms": round(1000 * sandbox_cpu / n, 1),
+        "cpu_ratio": round(fresh_cpu / sandbox_cpu, 2),
     }))
 
 

@@ -19,4 +19,4 @@ ax.text(-0.02, 0.94, "Two draws without replacement: 3 red, 2 blue", fontsize=12
 ax.set_xlim(-0.05, 1.0)
 ax.set_ylim(-0.05, 1.0)
 ax.axis("off")
-fig.savefig("figure.png", dpi=100, bbox_inches="tight", metadata={"Software": "scigen-bench"})
+fig.savefig("figure.png", dpi=100, bbox_inches="tight", metadata={"Software": "scigen-bench"}, pil_kwargs={"compress_level": 1})

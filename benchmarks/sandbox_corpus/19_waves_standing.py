@@ -14,4 +14,4 @@ for n, ax in enumerate(axes, start=1):
     ax.text(1.02, 0, rf"$\lambda = {2 / n:.2f}\,L$", va="center")
 axes[0].set_title("Standing waves on a string fixed at both ends")
 axes[-1].set_xlabel("x / L")
-fig.savefig("figure.png", dpi=100, bbox_inches="tight", metadata={"Software": "scigen-bench"})
+fig.savefig("figure.png", dpi=100, bbox_inches="tight", metadata={"Software": "scigen-bench"}, pil_kwargs={"compress_level": 1})

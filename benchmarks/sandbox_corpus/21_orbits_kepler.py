@@ -18,4 +18,4 @@ ax.annotate("aphelion", (-a, 0), xytext=(-2.8, 1.6), arrowprops=dict(arrowstyle=
 ax.set_aspect("equal")
 ax.axis("off")
 ax.set_title("Kepler's second law")
-fig.savefig("figure.png", dpi=100, bbox_inches="tight", metadata={"Software": "scigen-bench"})
+fig.savefig("figure.png", dpi=100, bbox_inches="tight", metadata={"Software": "scigen-bench"}, pil_kwargs={"compress_level": 1})

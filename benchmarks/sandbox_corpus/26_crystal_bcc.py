@@ -17,4 +17,4 @@ ax.text2D(0.02, 0.02, r"$4r = \sqrt{3}a$, 2 atoms per cell", transform=ax.transA
 ax.set_title("Body-centred cubic (bcc) unit cell")
 ax.set_box_aspect((1, 1, 1))
 ax.set_axis_off()
-fig.savefig("figure.png", dpi=100, bbox_inches="tight", metadata={"Software": "scigen-bench"})
+fig.savefig("figure.png", dpi=100, bbox_inches="tight", metadata={"Software": "scigen-bench"}, pil_kwargs={"compress_level": 1})

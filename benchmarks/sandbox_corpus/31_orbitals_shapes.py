@@ -18,4 +18,4 @@ for ax, (name, (r, rot)) in zip(axes.flat, shapes.items()):
     ax.set_xticks([])
     ax.set_yticks([])
 fig.suptitle("Angular shapes of atomic orbitals")
-fig.savefig("figure.png", dpi=100, bbox_inches="tight", metadata={"Software": "scigen-bench"})
+fig.savefig("figure.png", dpi=100, bbox_inches="tight", metadata={"Software": "scigen-bench"}, pil_kwargs={"compress_level": 1})

@@ -14,4 +14,4 @@ spectrum = sum(np.exp(-((wl - w) ** 2) / 2) * h for w, h in zip(lines, (1.0, 0.4
 ax2.plot(wl, spectrum, "k")
 ax2.set_xlabel("wavelength (nm)")
 ax2.set_ylabel("relative intensity")
-fig.savefig("figure.png", dpi=100, bbox_inches="tight", metadata={"Software": "scigen-bench"})
+fig.savefig("figure.png", dpi=100, bbox_inches="tight", metadata={"Software": "scigen-bench"}, pil_kwargs={"compress_level": 1})

@@ -13,4 +13,4 @@ for (r, c), cell in table.get_celld().items():
         cell.set_text_props(fontweight="bold")
 ax.set_title("Heating 0.5 kg of water at 8 W", pad=10)
 ax.text(0.5, 0.12, r"$c = \frac{Q}{m\,\Delta T} \approx 4.18\ \mathrm{kJ\,kg^{-1}K^{-1}}$", ha="center", transform=ax.transAxes, fontsize=12)
-fig.savefig("figure.png", dpi=100, bbox_inches="tight", metadata={"Software": "scigen-bench"})
+fig.savefig("figure.png", dpi=100, bbox_inches="tight", metadata={"Software": "scigen-bench"}, pil_kwargs={"compress_level": 1})

@@ -17,4 +17,4 @@ for text, xy in (("solid", (220, 10)), ("liquid", (400, 100)), ("vapour", (450, 
 ax.set_xlabel("temperature (K)")
 ax.set_ylabel("pressure (bar)")
 ax.set_title("Phase diagram of water (schematic)")
-fig.savefig("figure.png", dpi=100, bbox_inches="tight", metadata={"Software": "scigen-bench"})
+fig.savefig("figure.png", dpi=100, bbox_inches="tight", metadata={"Software": "scigen-bench"}, pil_kwargs={"compress_level": 1})
