@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import pickle
 import shutil
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -117,6 +119,63 @@ def test_overlapping_text_is_counted(sandbox):
         "fig.savefig('figure.png', dpi=100)\n"
     )
     assert res.status == "ok" and res.overlapping_text_pairs == 3
+
+
+def test_text_extents_match_get_window_extent():
+    """The worker reuses the layout each Text.draw computes instead of calling
+    get_window_extent again; both must give the same boxes (checked in a
+    subprocess, since the instrumentation patches matplotlib classes)."""
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1])\n"
+        "import matplotlib; matplotlib.use('Agg')\n"
+        "import sandbox_worker as sw\n"
+        "from matplotlib import text\n"
+        "state = sw._instrument_matplotlib()\n"
+        "assert sw._instrument_matplotlib() is state  # installed once\n"
+        "import matplotlib.pyplot as plt\n"
+        "fig, ax = plt.subplots()\n"
+        "ax.plot([1, 2], [3, 4]); ax.set_title(r'$\\alpha$ title', wrap=True); ax.set_xlabel('x (m)')\n"
+        "ax.annotate('apex', (1.5, 3.5), (1.2, 3.8), arrowprops=dict(arrowstyle='->'))\n"
+        "ax.text(1.1, 3.1, 'two\\nlines', rotation=30, bbox=dict(boxstyle='round'))\n"
+        "fig.canvas.draw()\n"
+        "renderer = fig.canvas.get_renderer()\n"
+        "boxes = {}\n"
+        "for t in fig.findobj(text.Text):\n"
+        "    boxes.setdefault(t.get_text(), []).append(text.Text.get_window_extent(t, renderer).bounds)\n"
+        "got = [(s, b) for s, b, _ in state['texts']]\n"
+        "assert all(b in boxes[s] for s, b in got), (got, boxes)\n"
+        "assert {'$\\\\alpha$ title', 'x (m)', 'apex', 'two\\nlines'} <= {s for s, _ in got}, got\n"
+        "print(len(got))\n"
+    )
+    worker_dir = str(Path(__file__).resolve().parents[1] / "scigen_dagster")
+    proc = subprocess.run([sys.executable, "-I", "-c", code, worker_dir], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert int(proc.stdout.split()[-1]) >= 10  # title, label, annotation, text, tick labels
+
+
+@pytest.mark.parametrize(
+    ("paint", "blank"),
+    [
+        (lambda px: None, True),  # one colour
+        (lambda px: px.__setitem__((slice(0, 2), slice(None)), (0, 0, 0, 255)), True),  # 99.6% white, gray std > 2
+        (lambda px: px.__setitem__((slice(0, 6), slice(None)), (0, 0, 0, 255)), False),  # 98.8% white
+        (lambda px: px.__setitem__((slice(0, 250), slice(None)), (0, 0, 255, 255)), False),  # two halves
+    ],
+)
+def test_blank_check_matches_counting_every_colour(tmp_path, paint, blank):
+    import numpy as np
+    from PIL import Image
+
+    from scigen_dagster.sandbox_worker import _inspect_png
+
+    px = np.full((500, 500, 4), 255, dtype=np.uint8)
+    paint(px)
+    Image.fromarray(px, "RGBA").save(tmp_path / "figure.png")
+    res = _inspect_png(str(tmp_path / "figure.png"), 1 << 24)
+    assert res.get("status") == ("blank" if blank else None), res.get("error")
+    if blank:
+        share = max(n for n, _ in Image.fromarray(px, "RGBA").getcolors(500 * 500)) / 2500
+        assert f"{share:.2f}% one colour" in res["error"]
 
 
 def test_render_many_keeps_input_order(sandbox):
