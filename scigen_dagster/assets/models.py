@@ -3,6 +3,8 @@ own images/<m>, judge_scores/<m>, iv_results/<m> and reference_metrics/<m>, so t
 lineage shows each model's image set, scores and results side by side."""
 
 
+import base64
+import io
 import json
 import os
 from pathlib import Path
@@ -10,6 +12,7 @@ from pathlib import Path
 import dagster as dg
 import numpy as np
 import pandas as pd
+from PIL import Image
 
 from .. import evaluation, generation, taxonomy
 from ..offline import imgcoder_rules, quantities
@@ -104,6 +107,7 @@ def image_asset(spec: ModelSpec) -> dg.AssetsDefinition:
             "answer_leaks": int(frame["answer_leak"].fillna(False).sum()),
             "sample_images": dg.MetadataValue.json(
                 [storage.path(p) for p in frame.loc[ok, "image_path"].head(6)]),
+            "thumbnails": _thumbnail_md(storage, frame),
             "preview": preview(frame, ["problem_id", "status", "attempts", "reason", "image_path"]),
         }
         if is_code and len(frame):
@@ -113,6 +117,21 @@ def image_asset(spec: ModelSpec) -> dg.AssetsDefinition:
         return dg.MaterializeResult(metadata=metadata)
 
     return _images
+
+
+def _thumbnail_md(storage: StorageResource, frame: pd.DataFrame, n: int = 6) -> dg.MetadataValue:
+    """The first figures of the step (a failed one as a labelled tile), small enough to
+    sit in the event log and be seen in the UI without opening the store."""
+    if frame.empty:
+        return dg.MetadataValue.md("_no figures_")
+    from .. import report
+
+    tiles = [(row.problem_id, storage.read_bytes(row.image_path) if row.status == "ok" else None)
+             for row in frame.head(n).itertuples(index=False)]
+    grid = Image.open(io.BytesIO(report.thumbnail_grid(tiles, cols=n, thumb=96))).convert("RGB")
+    buf = io.BytesIO()
+    grid.save(buf, format="JPEG", quality=70)  # it is stored with every partition's event: keep it small
+    return dg.MetadataValue.md(f"![first figures](data:image/jpeg;base64,{base64.b64encode(buf.getvalue()).decode()})")
 
 
 def _prefetch_ocr(storage: StorageResource, ocr, spec: ModelSpec, name: str, fps: dict[str, str]) -> None:
