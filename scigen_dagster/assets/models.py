@@ -176,6 +176,15 @@ def _evaluation_fingerprints(context, storage: StorageResource, spec: ModelSpec,
     }
 
 
+def _evaluation_start(context, storage: StorageResource, spec: ModelSpec, name: str, offline: bool, *config):
+    """Fingerprints per partition, the OCR prefetch an offline evaluator needs, and the
+    progress counter of the step."""
+    fps = _evaluation_fingerprints(context, storage, spec, *config)
+    if offline:
+        _prefetch_ocr(storage, context.resources.ocr, spec, name, fps)
+    return fps, progress_for(context, storage, name, list(fps), f"images/{spec.name}")
+
+
 def judge_asset(spec: ModelSpec) -> dg.AssetsDefinition:
     name = f"judge_scores/{spec.name}"
 
@@ -193,12 +202,10 @@ def judge_asset(spec: ModelSpec) -> dg.AssetsDefinition:
         prompt = prompts.load("judge")
         judge_id = evaluation.OFFLINE_JUDGE if offline else llm.model_id("judge")
         judge_config = judge_id if offline else [judge_id, llm.judge.temperature, prompt.sha256]
-        fps = _evaluation_fingerprints(context, storage, spec, judge_config, code_hash(evaluation, quantities, ocr_backend))
-        if offline:
-            _prefetch_ocr(storage, ocr, spec, name, fps)
+        fps, progress = _evaluation_start(context, storage, spec, name, offline, judge_config,
+                                          code_hash(evaluation, quantities, ocr_backend))
         before = llm.usage()
         outcomes = []
-        progress = progress_for(context, storage, name, list(fps), f"images/{spec.name}")
         for key, fp in fps.items():
 
             def compute(key=key):
@@ -318,13 +325,10 @@ def iv_asset(spec: ModelSpec) -> dg.AssetsDefinition:
         offline = llm.is_offline("answerer")
         prompt = prompts.load("answer_from_image")
         answerer = "offline:ocr-match" if offline else f"{llm.model_id('answerer')}|{prompt.ref}"
-        fps = _evaluation_fingerprints(context, storage, spec, ocr.describe() if offline else answerer,
-                                       code_hash(evaluation, ocr_backend))
-        if offline:
-            _prefetch_ocr(storage, ocr, spec, name, fps)
+        fps, progress = _evaluation_start(context, storage, spec, name, offline,
+                                          ocr.describe() if offline else answerer, code_hash(evaluation, ocr_backend))
         before = llm.usage()
         outcomes = []
-        progress = progress_for(context, storage, name, list(fps), f"images/{spec.name}")
         for key, fp in fps.items():
 
             def compute(key=key):
