@@ -11,7 +11,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 from PIL import Image
 
-from . import evaluation, generation, taxonomy
+from . import evaluation, generation, reporting, taxonomy
 from .assets.models import JUDGE_COLUMNS
 from .registry import ModelSpec
 from .resources.storage import StorageResource
@@ -32,9 +32,9 @@ def quarantine_result(storage: StorageResource) -> dg.AssetCheckResult:
 
 def success_rate_result(storage: StorageResource, model: str) -> dg.AssetCheckResult:
     images = _partitions(storage, f"images/{model}")
-    if images.empty:  # nothing attempted (e.g. no item has a real figure): nothing to judge
+    if images.empty:  # no item to draw in these partitions (or, for real figures, none ships one)
         return dg.AssetCheckResult(passed=True, severity=dg.AssetCheckSeverity.WARN,
-                                   metadata={"success_rate": "not measured: no figures", "figures": 0})
+                                   metadata={"success_rate": "not measured: no items", "figures": 0})
     rate = float((images["status"] == "ok").mean())
     return dg.AssetCheckResult(passed=rate >= MIN_EXECUTION_SUCCESS, severity=dg.AssetCheckSeverity.WARN,
                                metadata={"success_rate": rate, "figures": len(images)})
@@ -92,7 +92,9 @@ def model_checks(spec: ModelSpec) -> list[dg.AssetChecksDefinition]:
     def judge_failure_rate(storage: StorageResource) -> dg.AssetCheckResult:
         judge = _partitions(storage, f"judge_scores/{spec.name}")
         judged = judge[judge["judge_status"] != "no_image"] if len(judge) else judge
-        rate = float((judged["judge_status"] != "ok").mean()) if len(judged) else 0.0
+        if judged.empty:
+            return dg.AssetCheckResult(passed=True, metadata={"failure_rate": "not measured: no figures", "judged": 0})
+        rate = float((judged["judge_status"] != "ok").mean())
         return dg.AssetCheckResult(passed=rate <= MAX_JUDGE_FAILURE, metadata={"failure_rate": rate, "judged": len(judged)})
 
     def schema_check(family: str) -> dg.AssetChecksDefinition:
@@ -117,7 +119,7 @@ def export_checks(models: list[ModelSpec]) -> list[dg.AssetChecksDefinition]:
             images = _partitions(storage, f"images/{spec.name}")
             if len(images):
                 leaked |= set(images.loc[images["answer_leak"].fillna(False).astype(bool), "image_sha256"])
-        for name in [spec.name for spec in models] + ["hybrid"]:
+        for name in [spec.name for spec in models] + [reporting.HYBRID]:
             path = storage.table_rel(f"exports/{name}/verl")
             if not storage.exists(path):
                 continue

@@ -40,7 +40,10 @@ def executor_from_env() -> dg.ExecutorDefinition | None:
     started for the run.
     """
     name = os.environ.get(EXECUTOR_ENV, "").strip().lower() or "default"
-    workers = int(os.environ.get(WORKERS_ENV, "0") or 0)
+    raw = os.environ.get(WORKERS_ENV, "").strip()
+    if raw and not (raw.isdigit() and int(raw) > 0):
+        raise ValueError(f"{WORKERS_ENV}={raw!r}: expected a positive whole number of worker processes, or unset it")
+    workers = int(raw or 0)
     if name == "default":
         return None
     if name == "in_process":

@@ -391,8 +391,9 @@ def inception_features(images: Sequence[np.ndarray], model, batch: int = 16) -> 
 
 
 def fid_kid(real: np.ndarray, generated: np.ndarray) -> dict[str, Any]:
-    """FID and KID (mean, std over 50 subsets) of two feature sets (rows = images), with
-    torchmetrics' estimators; "not computed" with the reason when a set is too small."""
+    """FID and KID (mean, and std over 50 subsets when subsets can differ) of two feature
+    sets (rows = images), with torchmetrics' estimators; "not computed" with the reason
+    when a set is too small."""
     import torch
     from torchmetrics.image.fid import FrechetInceptionDistance
     from torchmetrics.image.kid import KernelInceptionDistance
@@ -409,11 +410,15 @@ def fid_kid(real: np.ndarray, generated: np.ndarray) -> dict[str, Any]:
         warnings.simplefilter("ignore", UserWarning)
         kid = KernelInceptionDistance(feature=_Precomputed(dims), subset_size=subset, subsets=50)
     fid.set_dtype(torch.float64)
-    torch.manual_seed(0)  # KID draws its subsets with torch's generator
     for is_real, feats in ((True, real), (False, generated)):
         tensor = torch.from_numpy(np.asarray(feats, dtype=np.float64))
         fid.update(tensor, real=is_real)
         kid.update(tensor, real=is_real)
-    kid_mean, kid_std = kid.compute()
-    return out | {"fid": float(fid.compute()), "kid_mean": float(kid_mean), "kid_std": float(kid_std),
+    with torch.random.fork_rng():  # KID draws its subsets from torch's generator: seeded, not shared
+        torch.manual_seed(0)
+        kid_mean, kid_std = kid.compute()
+    # When a subset is as large as both sets, every draw is the same set and the spread
+    # says nothing: it is not reported.
+    spread = float(kid_std) if subset < max(len(real), len(generated)) else None
+    return out | {"fid": float(fid.compute()), "kid_mean": float(kid_mean), "kid_std": spread,
                   "kid_subset_size": subset}

@@ -156,8 +156,11 @@ class BlockE(nn.Module):
 
 
 class InceptionFeatures(nn.Module):
-    """uint8 RGB images (N, 3, H, W) -> 2048-d pool features, as the FID graph computes
-    them: bilinear resize to 299 x 299, scale to [-1, 1], no classifier."""
+    """uint8 RGB images (N, 3, H, W) -> 2048-d pool features: scale to [-1, 1], no
+    classifier. The pipeline hands it 299 x 299 images resized with PIL bicubic from the
+    full-size figure (the choice of clean-fid; pytorch-fid resizes bilinearly inside the
+    network, which is what happens here to any other size), so our FID is close to, not
+    bit-equal with, numbers from other tools."""
 
     num_features = FEATURES
 

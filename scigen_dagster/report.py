@@ -56,16 +56,17 @@ REAL_FIGURES = "real_figures"
 DEFAULT_TITLE = "SciGenBench leaderboard"
 ID_COLUMNS = ("scope", "group", "model", "display_name")
 # Known metrics in reading order; columns not listed here follow in the frame's order.
-METRIC_ORDER = ("images", "image_success", "R_inv", "R_inv_orig", "question_acc", *JUDGE_DIMENSIONS,
+METRIC_ORDER = ("images", "image_success", "R_inv", "R_inv_orig", "R_inv_ref_items", "question_acc", *JUDGE_DIMENSIONS,
                 "psnr", "ssim", "ms_ssim", "fid", "kid", "hf_ratio")
 GENERATION, IV, JUDGE, IMAGE = "Generation", "Inverse validation", "Judge (0–2)", "Image metrics"
-_GROUP_OF = {"images": GENERATION, "image_success": GENERATION, "R_inv": IV, "R_inv_orig": IV,
+_GROUP_OF = {"images": GENERATION, "image_success": GENERATION, "R_inv": IV, "R_inv_orig": IV, "R_inv_ref_items": IV,
              "question_acc": IV} | {d: JUDGE for d in JUDGE_DIMENSIONS}
 METRIC_HELP = {
     "images": "figures attempted",
     "image_success": "share of figures that rendered",
     "R_inv": "faithful figures / attempted problems (every quiz right; a failed figure counts as unfaithful)",
     "R_inv_orig": "R_inv over rendered figures only (the original study's rule)",
+    "R_inv_ref_items": "R_inv over the items that ship a real figure: the set the real-figures ceiling is measured on",
     "question_acc": "share of quizzes answered right from the figure",
     "psnr": "PSNR to the real figure (dB)",
     "ssim": "SSIM to the real figure",
@@ -171,7 +172,8 @@ def metric_columns(frame: pd.DataFrame) -> list[str]:
 def _scale(metric: str) -> tuple[float, float] | None:
     if metric in JUDGE_DIMENSIONS:
         return 0.0, 2.0
-    if metric in ("R_inv", "R_inv_orig", "question_acc", "image_success", "ssim", "ms_ssim", "hf_ratio"):
+    if metric in ("R_inv", "R_inv_orig", "R_inv_ref_items", "question_acc", "image_success", "ssim", "ms_ssim",
+                  "hf_ratio"):
         return 0.0, 1.0
     return None
 
@@ -437,9 +439,12 @@ def _failed_tile(size: int, word: str, font) -> Image.Image:
     return tile
 
 
+EMPTY_TILE = b""  # a cell with nothing in it (keeps one model per grid row)
+
+
 def thumbnail_grid(items: list[tuple[str, bytes | None]], cols: int = 5, thumb: int = 160) -> bytes:
     """Thumbnails in a grid, a caption under each; a None (or unreadable) image becomes a
-    labelled "failed" tile. Returns PNG bytes."""
+    labelled "failed" tile, ``EMPTY_TILE`` an empty cell. Returns PNG bytes."""
     cols = max(1, int(cols))
     thumb = max(32, int(thumb))
     cap_font, big = _font(11), _font(max(12, thumb // 9))
@@ -454,6 +459,8 @@ def thumbnail_grid(items: list[tuple[str, bytes | None]], cols: int = 5, thumb: 
         x0 = gap + (n % cols) * (cell_w + gap)
         y0 = gap + (n // cols) * (cell_h + gap)
         tile = None
+        if data == EMPTY_TILE:
+            continue
         if data is not None:
             try:
                 img = Image.open(io.BytesIO(data))

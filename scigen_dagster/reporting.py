@@ -11,7 +11,7 @@ import pandas as pd
 from . import evaluation, taxonomy
 
 CI_METRICS = ["R_inv", *evaluation.JUDGE_DIMENSIONS]
-METRICS = ["images", "image_success", "R_inv", "R_inv_orig", "question_acc",
+METRICS = ["images", "image_success", "R_inv", "R_inv_orig", "R_inv_ref_items", "question_acc",
            *evaluation.JUDGE_DIMENSIONS, "psnr", "ssim", "ms_ssim", "fid", "kid",
            *[f"{m}_ci{end}" for m in CI_METRICS for end in ("_low", "_high")]]
 
@@ -36,8 +36,11 @@ def _summary(images: pd.DataFrame, judge: pd.DataFrame, iv: pd.DataFrame) -> dic
     }
 
 
-def leaderboard_frame(tables: dict[str, dict[str, pd.DataFrame]], labels: dict[str, str]) -> pd.DataFrame:
-    """Long table: one row per (scope, group, model) with every metric; missing = None."""
+def leaderboard_frame(tables: dict[str, dict[str, pd.DataFrame]], labels: dict[str, str],
+                      reference_ids: set[str] | None = None) -> pd.DataFrame:
+    """Long table: one row per (scope, group, model) with every metric; missing = None.
+    ``reference_ids`` (the items that ship a real figure) gives every model an R_inv over
+    the same items as the real-figures ceiling."""
     rows = []
     for model, t in tables.items():
         images, judge, iv = t["images"], t["judge_scores"], t["iv_results"]
@@ -51,7 +54,9 @@ def leaderboard_frame(tables: dict[str, dict[str, pd.DataFrame]], labels: dict[s
         # FID / KID stay None ("n/m") unless computed with configured Inception weights.
         overall = _summary(images, judge, iv) | {
             "psnr": num("psnr_mean"), "ssim": num("ssim_mean"), "ms_ssim": num("ms_ssim_mean"),
-            "fid": num("fid"), "kid": num("kid_mean")}
+            "fid": num("fid"), "kid": num("kid_mean"),
+            "R_inv_ref_items": (evaluation.r_inv(iv[iv["problem_id"].isin(reference_ids)])
+                                if reference_ids and len(iv) and iv["problem_id"].isin(reference_ids).any() else None)}
         rows.append({"scope": "overall", "group": "", "model": model, "display_name": labels[model]} | overall)
         if not len(images):
             continue
@@ -62,7 +67,7 @@ def leaderboard_frame(tables: dict[str, dict[str, pd.DataFrame]], labels: dict[s
                 sel = lambda df: df[df["partition"].map(keyer) == g] if len(df) else df  # noqa: E731
                 rows.append({"scope": scope, "group": g, "model": model, "display_name": labels[model]}
                             | _summary(sel(images), sel(judge), sel(iv))
-                            | dict.fromkeys(("psnr", "ssim", "ms_ssim", "fid", "kid")))
+                            | dict.fromkeys(("psnr", "ssim", "ms_ssim", "fid", "kid", "R_inv_ref_items")))
     return pd.DataFrame(rows, columns=["scope", "group", "model", "display_name", *METRICS])
 
 
@@ -133,8 +138,9 @@ def _prompt_text(row) -> str:
     return (row.multimodal_question or row.question).strip()
 
 
-def verl_rows(chosen: pd.DataFrame, storage, model: str, data_source: str) -> pd.DataFrame:
-    """VeRL's multimodal RL format: the image placeholder precedes the question."""
+def verl_rows(chosen: pd.DataFrame, storage, data_source: str) -> pd.DataFrame:
+    """VeRL's multimodal RL format: the image placeholder precedes the question; each row
+    names the model that made its figure (a hybrid set mixes several)."""
     rows = []
     for i, r in enumerate(chosen.itertuples(index=False)):
         rows.append({
@@ -143,18 +149,18 @@ def verl_rows(chosen: pd.DataFrame, storage, model: str, data_source: str) -> pd
             "images": [{"bytes": storage.read_bytes(r.image_path), "path": r.image_path}],
             "ability": r.subject.lower(),
             "reward_model": {"style": "rule", "ground_truth": r.answer},
-            "extra_info": {"index": i, "problem_id": r.problem_id, "image_type": r.image_type, "model": model,
+            "extra_info": {"index": i, "problem_id": r.problem_id, "image_type": r.image_type, "model": r.model,
                            "image_sha256": r.image_sha256, "split": "train"},
         })
     return pd.DataFrame(rows, columns=["data_source", "prompt", "images", "ability", "reward_model", "extra_info"])
 
 
-def hf_rows(chosen: pd.DataFrame, storage, model: str) -> pd.DataFrame:
+def hf_rows(chosen: pd.DataFrame, storage) -> pd.DataFrame:
     """Columns that `datasets` reads as (Image, string...) features."""
     rows = [{
         "problem_id": r.problem_id, "image": {"bytes": storage.read_bytes(r.image_path), "path": r.image_path},
         "question": _prompt_text(r), "answer": r.answer, "subject": r.subject, "image_type": r.image_type,
-        "model": model, "elements": json.loads(r.elements_json),
+        "model": r.model, "elements": json.loads(r.elements_json),
     } for r in chosen.itertuples(index=False)]
     return pd.DataFrame(rows, columns=["problem_id", "image", "question", "answer", "subject", "image_type",
                                        "model", "elements"])

@@ -81,7 +81,7 @@ def test_export_writes_verl_hf_and_nested_subsets(tmp_path):
     chosen = chosen.assign(
         image_sha256=[s for s, _ in shas], image_path=[p for _, p in shas], question="Q?", multimodal_question="",
         answer="42", subject="Math", elements_json="[]")
-    out = _export(storage, "m", chosen, "m", FinetuneConfig(subset_count=4, subset_min=5))
+    out = _export(storage, "m", chosen, FinetuneConfig(subset_count=4, subset_min=5))
     assert out["rows"] == 42 and out["per_type"] == {A: 30, B: 12}
     assert [s["rows"] for s in out["subsets"]] == reporting.log_spaced_sizes(42, 4, 5) == [5, 10, 21, 42]
     full = pq.read_table(storage.path(f"tables/exports/{out['files']['verl']['path']}")).to_pylist()
@@ -118,3 +118,39 @@ def test_dataset_card_states_provenance_thresholds_and_counts():
                  f"| {A} | 3 |", "## Hybrid set"):
         assert text in card, text
     json.dumps(manifest)  # the manifest itself is plain JSON
+
+
+def _stored_chosen(storage, counts, models=("m",)):
+    chosen = _chosen(counts)
+    shas = [storage.put_png(_png(i)) for i in range(len(chosen))]
+    return chosen.assign(
+        model=[models[i % len(models)] for i in range(len(chosen))],
+        image_sha256=[s for s, _ in shas], image_path=[p for _, p in shas], question="Q?", multimodal_question="",
+        answer="42", subject="Math", elements_json="[]")
+
+
+def test_hybrid_rows_name_the_model_that_made_each_figure(tmp_path):
+    storage = StorageResource(root=str(tmp_path))
+    chosen = _stored_chosen(storage, {A: 4, B: 4}, models=("code", "pixel"))
+    out = _export(storage, "hybrid", chosen, FinetuneConfig())
+    verl = pq.read_table(storage.path("tables/exports/hybrid/verl.parquet")).to_pylist()
+    hf = pq.read_table(storage.path("tables/exports/hybrid/hf.parquet")).to_pylist()
+    by_id = dict(zip(chosen["problem_id"], chosen["model"]))
+    assert {r["extra_info"]["model"] for r in verl} == {"code", "pixel"} == set(out["source_models"])
+    assert all(r["extra_info"]["model"] == by_id[r["extra_info"]["problem_id"]] for r in verl)
+    assert all(r["model"] == by_id[r["problem_id"]] for r in hf)
+
+
+def test_an_unchanged_export_is_not_rewritten_and_stale_subsets_go(tmp_path):
+    storage = StorageResource(root=str(tmp_path))
+    chosen = _stored_chosen(storage, {A: 40})
+    first = _export(storage, "m", chosen, FinetuneConfig(subset_count=3, subset_min=5))
+    full = tmp_path / "tables/exports/m/verl.parquet"
+    stamp = full.stat().st_mtime_ns
+    again = _export(storage, "m", chosen, FinetuneConfig(subset_count=3, subset_min=5), previous=first)
+    assert again == first and full.stat().st_mtime_ns == stamp
+    old_subsets = {s["path"] for s in first["subsets"][:-1]}
+    changed = _export(storage, "m", chosen, FinetuneConfig(subset_count=2, subset_min=7), previous=first)
+    assert [s["rows"] for s in changed["subsets"]] == [7, 40]
+    for path in old_subsets - {s["path"] for s in changed["subsets"]}:
+        assert not (tmp_path / "tables/exports" / path).exists(), path

@@ -242,3 +242,7 @@ def test_executor_is_chosen_by_the_environment(monkeypatch):
     monkeypatch.setenv("SCIGEN_EXECUTOR", "celery")
     with pytest.raises(ValueError, match="SCIGEN_EXECUTOR"):
         definitions.executor_from_env()
+    monkeypatch.setenv("SCIGEN_EXECUTOR", "multiprocess")
+    monkeypatch.setenv("SCIGEN_WORKERS", "two")
+    with pytest.raises(ValueError, match="SCIGEN_WORKERS='two'.*positive whole number"):
+        definitions.executor_from_env()

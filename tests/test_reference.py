@@ -3,6 +3,7 @@
 
 import json
 import warnings
+from pathlib import Path
 
 import dagster as dg
 import numpy as np
@@ -131,11 +132,16 @@ def test_real_figures_row_is_the_ceiling_over_items_with_a_real_figure(seephys_r
     assert set(real["problem_id"]) == set(with_ref["problem_id"])
     assert (real["status"] == "ok").all()
     iv = storage.read_partitions("iv_results/real_figures", taxonomy.PARTITION_KEYS)
-    assert set(iv["problem_id"]) <= set(with_ref["problem_id"])
+    assert set(iv["problem_id"]) == set(with_ref["problem_id"])
     board = storage.read_table("leaderboard")
     row = board[(board["scope"] == "overall") & (board["model"] == "real_figures")].iloc[0]
     assert row["images"] == len(with_ref)
     assert row["R_inv"] == pytest.approx(evaluation.r_inv(iv))
+    assert row["R_inv_ref_items"] == pytest.approx(row["R_inv"])  # its whole set is the reference set
+    code = board[(board["scope"] == "overall") & (board["model"] == "imgcoder_rules")].iloc[0]
+    code_iv = storage.read_partitions("iv_results/imgcoder_rules", taxonomy.PARTITION_KEYS)
+    assert code["R_inv_ref_items"] == pytest.approx(
+        evaluation.r_inv(code_iv[code_iv["problem_id"].isin(with_ref["problem_id"])]))
     assert row["psnr"] is None or np.isnan(row["psnr"])  # a real figure is not compared with itself
     # never exported as training data
     assert not storage.exists(storage.table_rel("exports/real_figures/verl"))
@@ -153,7 +159,12 @@ def test_reference_metrics_carry_ms_ssim_spectra_and_fid_from_the_local_file(see
     summary = storage.read_table("reference_summary/imgcoder_rules").iloc[0]
     assert summary["inception_weights_sha256"] == file_sha256(inception_file)
     assert np.isfinite(summary["fid"]) and summary["fid"] >= 0
-    assert summary["fid_status"].startswith(f"computed on {len(ok)} pairs")
+    items = storage.read_partitions("benchmark_items", taxonomy.PARTITION_KEYS)
+    n_real = (items["reference_image"] != "").sum()
+    assert summary["fid_status"].startswith(f"computed: {len(ok)} generated vs {n_real} real figures")
+    # the real set is embedded once and cached by (weights, image content) for every model
+    cached = list((Path(storage.path("cache/inception"))).rglob("*.npy"))
+    assert len(cached) == len(ok) + n_real
     board = storage.read_table("leaderboard")
     row = board[(board["scope"] == "overall") & (board["model"] == "imgcoder_rules")].iloc[0]
     assert row["fid"] == pytest.approx(summary["fid"], rel=1e-3)

@@ -4,9 +4,13 @@ lineage shows each model's image set, scores and results side by side."""
 
 
 import base64
+import functools
+import hashlib
 import io
 import json
 import os
+import sys
+from typing import Callable
 from pathlib import Path
 
 import dagster as dg
@@ -36,6 +40,8 @@ from .common import (
 )
 
 INCEPTION_ENV = "SCIGEN_INCEPTION_WEIGHTS"
+# Hashed into the reference fingerprints without importing torch at definition load.
+INCEPTION_SOURCE = Path(__file__).resolve().parents[1] / "inception.py"
 
 
 def diffusion_resource_key(spec: ModelSpec) -> str:
@@ -425,21 +431,42 @@ def inception_weights() -> tuple[Path | None, str]:
     path = Path(value)
     if not path.is_file():
         return None, f"not computed: {INCEPTION_ENV}={value} is not a file"
+    stat = path.stat()
+    return path, _weights_sha(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=4)
+def _weights_sha(path: str, size: int, mtime_ns: int) -> str:
     from ..inception import file_sha256
 
-    return path, file_sha256(path)
+    return file_sha256(path)  # ~100 MB: hashed once per (path, size, mtime)
 
 
-_INCEPTION_CACHE: dict[str, object] = {}
-
-
+@functools.lru_cache(maxsize=1)
 def _inception_model(path: Path, sha: str):
-    if sha not in _INCEPTION_CACHE:
-        from ..inception import load_inception
+    from ..inception import load_inception
 
-        _INCEPTION_CACHE.clear()
-        _INCEPTION_CACHE[sha] = load_inception(path)
-    return _INCEPTION_CACHE[sha]
+    return load_inception(path)
+
+
+def _features(storage: StorageResource, weights: Path, weights_sha: str, images: list[tuple[str, Callable]]) -> np.ndarray:
+    """Inception pool features per image, cached in the store by (weights, image content),
+    so the real figures are embedded once for every model and every rerun."""
+    rows, todo = {}, []
+    for sha, load in images:
+        rel = f"cache/inception/{weights_sha[:16]}/{sha}.npy"
+        if storage.exists(rel):
+            rows[sha] = np.load(io.BytesIO(storage.read_bytes(rel)))
+        else:
+            todo.append((sha, load, rel))
+    if todo:
+        fresh = evaluation.inception_features([load() for _, load, _ in todo], _inception_model(weights, weights_sha))
+        for (sha, _, rel), vector in zip(todo, fresh):
+            buf = io.BytesIO()
+            np.save(buf, vector)
+            storage.write_bytes(rel, buf.getvalue())
+            rows[sha] = vector
+    return np.stack([rows[sha] for sha, _ in images]) if images else np.zeros((0, 2048))
 
 
 def _mean_curve(column: pd.Series) -> list[float]:
@@ -447,8 +474,14 @@ def _mean_curve(column: pd.Series) -> list[float]:
     return np.nanmean(np.stack(curves), axis=0).round(5).tolist() if curves else []
 
 
+SPECTRUM_BINS = 48
+
+
 def reference_summary(storage: StorageResource, spec: ModelSpec, frame: pd.DataFrame,
                       weights: Path | None, weights_sha: str) -> pd.DataFrame:
+    """Means over the reference pairs, and FID / KID of the model's figures against ALL
+    real reference figures (native size, each resized once to 299 x 299), the same real
+    set for every model."""
     ok = frame[frame["status"] == "ok"]
     row = {"model": spec.name, "pairs": len(ok),
            "psnr_mean": float(ok["psnr"].replace(np.inf, np.nan).mean()) if len(ok) else None,
@@ -456,20 +489,29 @@ def reference_summary(storage: StorageResource, spec: ModelSpec, frame: pd.DataF
            "ms_ssim_mean": float(pd.to_numeric(ok["ms_ssim"]).mean()) if len(ok) else None,
            "fid": None, "kid_mean": None, "kid_std": None,
            "inception_weights_sha256": weights_sha if weights else "",
-           "spectrum_freq": evaluation.radial_spectrum(np.zeros((8, 8, 3)))[0].tolist(),
+           "spectrum_freq": ((np.arange(SPECTRUM_BINS) + 0.5) * 0.5 / SPECTRUM_BINS).tolist(),
            "spectrum_generated": _mean_curve(ok["spectrum_generated"]),
            "spectrum_real": _mean_curve(ok["spectrum_real"])}
     if weights is None:
         row["fid_status"] = weights_sha
-    elif len(ok) < 2:
-        row["fid_status"] = f"not computed: {len(ok)} reference pair(s); FID/KID need at least 2"
-    else:
-        model = _inception_model(weights, weights_sha)
-        pairs = [(g, r) for _, g, r in _reference_pairs(storage, spec) if g is not None]
-        scores = evaluation.fid_kid(evaluation.inception_features([r for _, r in pairs], model),
-                                    evaluation.inception_features([g for g, _ in pairs], model))
-        row.update(fid=scores["fid"], kid_mean=scores["kid_mean"], kid_std=scores["kid_std"],
-                   fid_status=f"computed on {len(pairs)} pairs, KID subsets of {scores['kid_subset_size']}")
+        return pd.DataFrame([row], columns=SUMMARY_COLUMNS)
+    items = storage.read_partitions("benchmark_items", taxonomy.PARTITION_KEYS)
+    real = [(hashlib.sha256(Path(p).read_bytes()).hexdigest(), functools.partial(evaluation.load_rgb, p))
+            for p in sorted(set(items.loc[items["reference_image"] != "", "reference_image"]))]
+    images = storage.read_partitions(f"images/{spec.name}", taxonomy.PARTITION_KEYS)
+    images = images[(images["status"] == "ok") & images["problem_id"].isin(ok["problem_id"])]
+    generated = [(r.image_sha256, functools.partial(lambda rel: evaluation.load_rgb(storage.read_bytes(rel)), r.image_path))
+                 for r in images.sort_values("problem_id").itertuples(index=False)]
+    if min(len(real), len(generated)) < 2:
+        row["fid_status"] = (f"not computed: {len(generated)} generated and {len(real)} real reference figure(s); "
+                             "FID/KID need at least 2 of each")
+        return pd.DataFrame([row], columns=SUMMARY_COLUMNS)
+    scores = evaluation.fid_kid(_features(storage, weights, weights_sha, real),
+                                _features(storage, weights, weights_sha, generated))
+    row.update(fid=scores["fid"], kid_mean=scores["kid_mean"], kid_std=scores["kid_std"],
+               fid_status=f"computed: {len(generated)} generated vs {len(real)} real figures, "
+                          f"KID subsets of {scores['kid_subset_size']}"
+                          + (" (one subset covers the set: no KID spread)" if scores["kid_std"] is None else ""))
     return pd.DataFrame([row], columns=SUMMARY_COLUMNS)
 
 
@@ -493,13 +535,14 @@ def reference_asset(spec: ModelSpec) -> dg.AssetsDefinition:
     def _reference(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         storage: StorageResource = context.resources.storage
         shas = [storage.table_sha(a, k) for k in taxonomy.PARTITION_KEYS for a in ("benchmark_items", f"images/{spec.name}")]
-        fp = fingerprint(shas, code_hash(evaluation))
+        code = fingerprint(code_hash(evaluation, sys.modules[__name__]), INCEPTION_SOURCE.read_text())
+        fp = fingerprint(shas, code)
         out = build_or_reuse(storage, name, None, fp, lambda: reference_metrics_table(storage, spec))
         frame = out.frame
         weights, weights_sha = inception_weights()
         summary = build_or_reuse(
             storage, f"reference_summary/{spec.name}", None,
-            fingerprint(out.data_version, weights_sha if weights else "no-weights", code_hash(evaluation)),
+            fingerprint(out.data_version, weights_sha if weights else "no-weights", code),
             lambda: reference_summary(storage, spec, frame, weights, weights_sha)).frame.iloc[0]
         ok = frame[frame["status"] == "ok"]
         hf_real = ok["hf_ratio_real"].mean() if len(ok) else 0.0
@@ -512,8 +555,9 @@ def reference_asset(spec: ModelSpec) -> dg.AssetsDefinition:
             "hf_ratio_generated_over_real": float(ok["hf_ratio_generated"].mean() / hf_real)
             if len(ok) and hf_real > 0 else "not measured",
             "fid": float(summary["fid"]) if summary["fid"] is not None and not pd.isna(summary["fid"]) else summary["fid_status"],
-            "kid": (f"{summary['kid_mean']:.5f} +- {summary['kid_std']:.5f}"
-                    if summary["kid_mean"] is not None and not pd.isna(summary["kid_mean"]) else summary["fid_status"]),
+            "kid": (summary["fid_status"] if summary["kid_mean"] is None or pd.isna(summary["kid_mean"])
+                    else f"{summary['kid_mean']:.5f}" + ("" if summary["kid_std"] is None or pd.isna(summary["kid_std"])
+                                                         else f" +- {summary['kid_std']:.5f}")),
             "fid_status": str(summary["fid_status"]),
             "resize_policy": RESIZE_POLICY,
             "reused": out.reused,

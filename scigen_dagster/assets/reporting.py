@@ -3,6 +3,7 @@
 
 
 import datetime
+import json
 
 import dagster as dg
 import numpy as np
@@ -31,9 +32,10 @@ THUMBS_PER_MODEL = 3
 
 
 def _spectral_curves(storage: StorageResource, specs: list[ModelSpec]) -> dict:
-    """Mean radial spectrum of each model's figures and of the real figures they were
-    compared with (from the reference summaries)."""
-    curves, real = {}, None
+    """Mean radial spectrum of each model's figures and of the real figures it was compared
+    with, at that model's resolution (the spectrum in cycles per pixel depends on it): one
+    "real figures" curve when every model shares it, else one per model."""
+    curves, reals = {}, {}
     for spec in specs:
         name = f"reference_summary/{spec.name}"
         if spec.kind == "reference" or not storage.exists(storage.table_rel(name)):
@@ -42,45 +44,53 @@ def _spectral_curves(storage: StorageResource, specs: list[ModelSpec]) -> dict:
         freq = np.asarray(row["spectrum_freq"], dtype=float)
         if len(row["spectrum_generated"]):
             curves[spec.label] = (freq, np.asarray(row["spectrum_generated"], dtype=float))
-        if real is None and len(row["spectrum_real"]):
-            real = (freq, np.asarray(row["spectrum_real"], dtype=float))
-    return curves | ({"real figures": real} if real else {})
+            reals[spec.label] = (freq, np.asarray(row["spectrum_real"], dtype=float))
+    distinct = {tuple(np.round(c, 4)) for _, c in reals.values()}
+    if len(distinct) == 1:
+        return curves | {"real figures": next(iter(reals.values()))}
+    return curves | {f"real figures at {label}'s size": curve for label, curve in reals.items()}
 
 
 def _thumbnails(storage: StorageResource, specs: list[ModelSpec]) -> dict[str, bytes]:
-    """Per partition: the first figures of every model side by side (a failed one is a
-    labelled tile)."""
+    """Per partition: one row per model with its first figures (a failed one is a
+    labelled tile, a missing one an empty tile), so each row of the grid is one model."""
     grids = {}
     for key in taxonomy.PARTITION_KEYS:
         tiles = []
         for spec in specs:
             name = f"images/{spec.name}"
-            if not storage.exists(storage.table_rel(name, key)):
+            if not storage.exists(storage.table_rel(name, key)) or not storage.table_rows(name, key):
                 continue
-            for row in storage.read_table(name, key).head(THUMBS_PER_MODEL).itertuples(index=False):
-                png = storage.read_bytes(row.image_path) if row.status == "ok" else None
-                tiles.append((f"{spec.label}: {row.problem_id}", png))
+            rows = list(storage.read_table(name, key).head(THUMBS_PER_MODEL).itertuples(index=False))
+            tiles += [(f"{spec.label}: {r.problem_id}", storage.read_bytes(r.image_path) if r.status == "ok" else None)
+                      for r in rows]
+            tiles += [(f"{spec.label}: -", report.EMPTY_TILE)] * (THUMBS_PER_MODEL - len(rows))
         if tiles:
             grids[key] = report.thumbnail_grid(tiles, cols=THUMBS_PER_MODEL, thumb=150)
     return grids
 
 
-def _manifest(storage: StorageResource, specs: list[ModelSpec]) -> dict:
-    def used(family: str, column: str) -> str:
-        values = set()
-        for spec in specs:
-            frame = storage.read_partitions(f"{family}/{spec.name}", taxonomy.PARTITION_KEYS)
-            if column in frame:
-                values |= set(frame[column].dropna().astype(str))
-        return ", ".join(sorted(values)) or "none"
+def _used(storage: StorageResource, specs: list[ModelSpec], family: str, columns: list[str]) -> list[str]:
+    """The distinct evaluator settings (e.g. judge id, temperature, prompt hash) found in
+    a family's tables."""
+    values = set()
+    for spec in specs:
+        frame = storage.read_partitions(f"{family}/{spec.name}", taxonomy.PARTITION_KEYS)
+        if len(frame) and all(c in frame for c in columns):
+            for row in frame[columns].drop_duplicates().itertuples(index=False):
+                parts = [f"{c} {v}" if i else str(v) for i, (c, v) in enumerate(zip(columns, row))
+                         if v is not None and not (isinstance(v, float) and np.isnan(v)) and str(v) != ""]
+                values.add(", ".join(parts))
+    return sorted(values)
 
+
+def _manifest(storage: StorageResource, specs: list[ModelSpec]) -> dict:
     weights, why = inception_weights()
     return {
         **provenance.code_version(),
-        "models": ", ".join(f"{s.name} ({s.kind}: {s.planner if s.kind == 'imgcoder' else s.model})"
-                            if s.kind != "reference" else f"{s.name} (reference figures)" for s in specs),
-        "judge": used("judge_scores", "judge"),
-        "answerer": used("iv_results", "answerer"),
+        "models": "; ".join(f"{s.name}: {_model_description(s)}" for s in specs),
+        "judge": "; ".join(_used(storage, specs, "judge_scores", ["judge", "judge_temperature", "prompt"])) or "none",
+        "answerer": "; ".join(_used(storage, specs, "iv_results", ["answerer"])) or "none",
         "inception_weights": f"{weights} (sha256 {why[:12]})" if weights else why,
         "generated_at": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     }
@@ -89,12 +99,15 @@ def _manifest(storage: StorageResource, specs: list[ModelSpec]) -> dict:
 def _write_report(context, storage: StorageResource, specs: list[ModelSpec], board: pd.DataFrame,
                   version: str) -> dict[str, bytes]:
     """PNGs of every plot, a thumbnail grid per partition and one self-contained HTML
-    page, rewritten only when the leaderboard's inputs changed."""
-    stamp = "reports/.leaderboard_version"
-    plot_names = ["r_inv_bars", "r_inv_heatmap", "judge_radar", "spectra"]
-    if (storage.exists(stamp) and storage.read_bytes(stamp).decode() == version and storage.exists(REPORT_HTML)):
-        return {n: storage.read_bytes(f"reports/{n}.png") for n in plot_names if storage.exists(f"reports/{n}.png")}
+    page, rewritten only when the leaderboard's inputs or the report code changed."""
+    stamp = "reports/.leaderboard_version.json"
+    version = fingerprint(version, code_hash(report))
+    if storage.exists(stamp) and storage.exists(REPORT_HTML):
+        previous = storage.read_json(stamp)
+        if previous.get("version") == version:
+            return {n: storage.read_bytes(f"reports/{n}.png") for n in previous["plots"]}
     plots = report.standard_plots(board, _spectral_curves(storage, specs))
+    storage.remove("reports/")  # plots or grids of an earlier board must not linger
     for name, png in plots.items():
         storage.write_bytes(f"reports/{name}.png", png)
     thumbs = _thumbnails(storage, specs)
@@ -102,7 +115,7 @@ def _write_report(context, storage: StorageResource, specs: list[ModelSpec], boa
         storage.write_bytes(f"reports/thumbnails/{key}.png", png)
     html = report.html_report(board, plots, thumbs, _manifest(storage, specs))
     storage.write_bytes(REPORT_HTML, html.encode())
-    storage.write_bytes(stamp, version.encode())
+    storage.write_json(stamp, {"version": version, "plots": sorted(plots)})
     context.log.info(f"report: {len(plots)} plots, {len(thumbs)} thumbnail grids, {len(html) // 1024} KiB of HTML "
                      f"at {storage.path(REPORT_HTML)}")
     return plots
@@ -125,7 +138,8 @@ def leaderboard_asset(specs: list[ModelSpec]) -> dg.AssetsDefinition:
         intervals; plots (bars with intervals, model x type heatmap, judge radar, spectra),
         thumbnail grids per partition and one self-contained HTML report."""
         storage: StorageResource = context.resources.storage
-        fp = fingerprint(_eval_shas(storage, specs), [s.name for s in specs], code_hash(reporting, evaluation))
+        fp = fingerprint(_eval_shas(storage, specs), [storage.table_sha("benchmark_items", k) for k in taxonomy.PARTITION_KEYS],
+                         [s.name for s in specs], code_hash(reporting, evaluation))
 
         def compute() -> pd.DataFrame:
             tables = {
@@ -134,14 +148,15 @@ def leaderboard_asset(specs: list[ModelSpec]) -> dg.AssetsDefinition:
                    if s.kind != "reference" else {})
                 for s in specs
             }
-            return reporting.leaderboard_frame(tables, {s.name: s.label for s in specs})
+            items = storage.read_partitions("benchmark_items", taxonomy.PARTITION_KEYS)
+            reference_ids = set(items.loc[items["reference_image"] != "", "problem_id"]) if len(items) else set()
+            return reporting.leaderboard_frame(tables, {s.name: s.label for s in specs}, reference_ids)
 
         out = build_or_reuse(storage, "leaderboard", None, fp, compute)
         board = out.frame
         overall = board[board["scope"] == "overall"].drop(columns=["scope", "group"])
-        md = reporting.markdown(board)
-        storage.write_bytes("reports/leaderboard.md", md.encode())
-        plots = _write_report(context, storage, specs, board, out.data_version)
+        plots = _write_report(context, storage, specs, board, fp)
+        storage.write_bytes("reports/leaderboard.md", reporting.markdown(board).encode())
         return dg.MaterializeResult(
             data_version=dg.DataVersion(out.data_version),
             metadata={
@@ -176,11 +191,20 @@ class FinetuneConfig(dg.Config):
 EXPORTS_DIR = "tables/exports"
 
 
-def _export(storage: StorageResource, name: str, chosen: pd.DataFrame, source: str, config: FinetuneConfig) -> dict:
-    """VeRL + HF parquet of one set, in the nested scaling order, plus its subsets."""
+def _export(storage: StorageResource, name: str, chosen: pd.DataFrame, config: FinetuneConfig,
+            previous: dict | None = None) -> dict:
+    """VeRL + HF parquet of one set, in the nested scaling order, plus its subsets; an
+    unchanged set (same rows, figures, config and code) keeps its files untouched."""
+    key = ["problem_id", "model", "image_sha256"]
+    fp = fingerprint(chosen[key].to_json(orient="values") if len(chosen) else "[]",
+                     config.model_dump(), code_hash(reporting))
+    if previous and previous.get("fingerprint") == fp and all(
+            storage.exists(f"{EXPORTS_DIR}/{f['path']}") for f in [*previous["files"].values(), *previous["subsets"]]):
+        return previous
+    storage.remove(f"{EXPORTS_DIR}/{name}")  # subsets of sizes no longer chosen must not linger
     ordered = reporting.scaling_order(chosen, config.subset_seed)
-    verl = reporting.verl_rows(ordered, storage, source, config.data_source)
-    hf = reporting.hf_rows(ordered, storage, source)
+    verl = reporting.verl_rows(ordered, storage, config.data_source)
+    hf = reporting.hf_rows(ordered, storage)
     files = {}
     for fmt, frame in (("verl", verl), ("hf", hf)):
         _, sha = storage.write_table(f"exports/{name}/{fmt}", frame)
@@ -192,21 +216,9 @@ def _export(storage: StorageResource, name: str, chosen: pd.DataFrame, source: s
         subsets.append({"rows": size, "path": f"{name}/subsets/verl_n{size}.parquet", "sha256": sha})
     if sizes:
         subsets.append({"rows": sizes[-1], "path": files["verl"]["path"], "sha256": files["verl"]["sha256"]})
-    return {"rows": len(ordered), "files": files, "subsets": subsets,
+    return {"fingerprint": fp, "rows": len(ordered), "files": files, "subsets": subsets,
             "per_type": {k: int(v) for k, v in ordered["image_type"].value_counts().items()} if len(ordered) else {},
             "source_models": sorted(ordered["model"].unique().tolist()) if len(ordered) else []}
-
-
-def _used(storage: StorageResource, specs: list[ModelSpec], family: str, columns: list[str]) -> list[str]:
-    values = set()
-    for spec in specs:
-        frame = storage.read_partitions(f"{family}/{spec.name}", taxonomy.PARTITION_KEYS)
-        if len(frame) and all(c in frame for c in columns):
-            for row in frame[columns].drop_duplicates().itertuples(index=False):
-                parts = [f"{c} {v}" if i else str(v) for i, (c, v) in enumerate(zip(columns, row))
-                         if v is not None and not (isinstance(v, float) and np.isnan(v)) and str(v) != ""]
-                values.add(", ".join(parts))
-    return sorted(values)
 
 
 def _model_description(spec: ModelSpec) -> str:
@@ -239,6 +251,8 @@ def finetune_asset(specs: list[ModelSpec]) -> dg.AssetsDefinition:
         items = storage.read_partitions("benchmark_items", taxonomy.PARTITION_KEYS).drop(columns="partition")
         exportable = [s for s in specs if s.kind != "reference"]  # real figures are never training data
         selections, candidates, exports = {}, {}, {}
+        previous = storage.read_json(f"{EXPORTS_DIR}/manifest.json") if storage.exists(f"{EXPORTS_DIR}/manifest.json") else {}
+        before = previous.get("exports", {})
         for spec in exportable:
             fp = fingerprint(_eval_shas(storage, [spec]), config.model_dump(), code_hash(reporting))
             tables = {f: _model_tables(storage, spec, f) for f in ("images", "judge_scores", "iv_results")}
@@ -248,14 +262,15 @@ def finetune_asset(specs: list[ModelSpec]) -> dg.AssetsDefinition:
 
             selections[spec.name] = build_or_reuse(storage, f"finetune_selection/{spec.name}", None, fp, compute).frame
             candidates[spec.name] = len(tables["images"])
-            exports[spec.name] = _export(storage, spec.name, selections[spec.name], spec.name, config)
+            exports[spec.name] = _export(storage, spec.name, selections[spec.name], config, before.get(spec.name))
         choice = pd.DataFrame()
         if config.hybrid and selections:
             choice = reporting.hybrid_choice(storage.read_table("leaderboard"), list(selections))
             hybrid = reporting.hybrid_selection(choice, selections)
-            exports[reporting.HYBRID] = _export(storage, reporting.HYBRID, hybrid, reporting.HYBRID, config)
+            exports[reporting.HYBRID] = _export(storage, reporting.HYBRID, hybrid, config, before.get(reporting.HYBRID))
+        for stale in set(before) - set(exports):  # a model left the registry, or hybrid was turned off
+            storage.remove(f"{EXPORTS_DIR}/{stale}")
         manifest = {
-            "created_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "code": provenance.code_version(),
             "thresholds": config.model_dump(),
             "models": {s.name: _model_description(s) for s in exportable},
@@ -266,8 +281,13 @@ def finetune_asset(specs: list[ModelSpec]) -> dg.AssetsDefinition:
             "hybrid": choice.astype(object).where(choice.notna(), None).to_dict("records") if len(choice) else [],
             "exports": exports,
         }
-        storage.write_json(f"{EXPORTS_DIR}/manifest.json", manifest)
-        storage.write_bytes(f"{EXPORTS_DIR}/README.md", reporting.dataset_card(manifest).encode())
+        # Byte-stable: an unchanged export keeps its manifest, card and creation time.
+        manifest = json.loads(json.dumps(manifest, default=str))  # as it reads back from the file
+        unchanged = {k: v for k, v in previous.items() if k != "created_at"} == manifest
+        if not unchanged:
+            manifest = {"created_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")} | manifest
+            storage.write_json(f"{EXPORTS_DIR}/manifest.json", manifest)
+            storage.write_bytes(f"{EXPORTS_DIR}/README.md", reporting.dataset_card(manifest).encode())
         table = pd.DataFrame([{"export": n, "rows": e["rows"], "subsets": ", ".join(str(s["rows"]) for s in e["subsets"]),
                                "verl": e["files"]["verl"]["path"], "hf": e["files"]["hf"]["path"]}
                               for n, e in exports.items()])

@@ -97,6 +97,14 @@ class StorageResource(dg.ConfigurableResource):
     def exists(self, rel: str) -> bool:
         return self._filesystem().exists(self.path(rel))
 
+    def remove(self, rel: str) -> None:
+        """Delete a file or a folder (recursively) under the root; absent is fine."""
+        if not rel.strip("/"):
+            raise ValueError("refusing to remove the whole store")
+        fs = self._filesystem()
+        if fs.exists(self.path(rel)):
+            fs.rm(self.path(rel), recursive=True)
+
     # -- images --------------------------------------------------------------------------
     @staticmethod
     def image_rel(sha: str) -> str:
