@@ -169,6 +169,11 @@ def test_reference_metrics_carry_ms_ssim_spectra_and_fid_from_the_local_file(see
     row = board[(board["scope"] == "overall") & (board["model"] == "imgcoder_rules")].iloc[0]
     assert row["fid"] == pytest.approx(summary["fid"], rel=1e-3)
     assert 0 < row["ms_ssim"] <= 1
+    # spectral curves of generated against real figures are plotted and in the report
+    from PIL import Image
+
+    Image.open(storage.path("reports/spectra.png")).verify()
+    assert "spectra" in storage.read_json("reports/.leaderboard_version.json")["plots"]
 
 
 def test_fid_says_not_computed_without_weights(tmp_path, monkeypatch):
