@@ -14,6 +14,7 @@ import pandas as pd
 from PIL import Image
 
 from . import prompts
+from .evaluation import load_rgb
 from .llm.client import Request
 from .offline import imgcoder_rules
 from .registry import ModelSpec
@@ -170,14 +171,11 @@ def copy_reference_figures(items: pd.DataFrame, spec: ModelSpec, storage: Storag
             continue
         row = _base_row(r.problem_id, spec) | {"note": "real reference figure", "attempts": 1}
         try:
-            with Image.open(r.reference_image) as image:
-                image.load()
-                flat = image.convert("RGBA")
-            paper = Image.new("RGBA", flat.size, (255, 255, 255, 255))
+            rgb = load_rgb(r.reference_image)  # flattened on paper white, as every metric sees it
             buf = io.BytesIO()
-            Image.alpha_composite(paper, flat).convert("RGB").save(buf, format="PNG")
+            Image.fromarray(rgb.astype("uint8")).save(buf, format="PNG")
             sha, rel = storage.put_png(buf.getvalue())
-            row.update(status="ok", image_sha256=sha, image_path=rel, width=flat.size[0], height=flat.size[1])
+            row.update(status="ok", image_sha256=sha, image_path=rel, width=rgb.shape[1], height=rgb.shape[0])
         except (OSError, ValueError) as exc:
             row.update(status="failed", reason=f"unreadable_reference: {r.reference_image}: {exc}")
         rows.append(row)

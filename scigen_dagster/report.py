@@ -42,7 +42,6 @@ __all__ = [
     "bars_with_intervals",
     "heatmap",
     "html_report",
-    "mean_radial_spectrum",
     "metric_columns",
     "radar",
     "radial_spectrum",
@@ -351,18 +350,6 @@ def radar(overall: pd.DataFrame) -> bytes:
         ax.text(0, 0, NM, ha="center", va="center", fontsize=14, color="#666666")
     fig.tight_layout()
     return _png(fig)
-
-
-def mean_radial_spectrum(images: Iterable[np.ndarray], n_bins: int = 48) -> tuple[np.ndarray, np.ndarray]:
-    """The per-bin mean of ``radial_spectrum`` over images (of any sizes: the bins are in
-    cycles per pixel). All-NaN when no image is given."""
-    spectra = [radial_spectrum(img, n_bins)[1] for img in images]
-    freq = (np.arange(n_bins) + 0.5) * 0.5 / n_bins
-    if not spectra:
-        return freq, np.full(n_bins, np.nan)
-    with np.errstate(invalid="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # a bin empty in every image stays NaN
-        return freq, np.nanmean(np.vstack(spectra), axis=0)
 
 
 def spectral_curves(curves: Mapping[str, tuple[np.ndarray, np.ndarray]]) -> bytes:

@@ -236,16 +236,6 @@ def test_report_renders_in_headless_chromium(page, tmp_path):
         shutil.copy(shot, keep)
 
 
-def test_mean_spectrum_averages_images_of_any_size():
-    small = _figure()[:48, :64]
-    freq, mean = report.mean_radial_spectrum([_figure(), small])
-    f1, s1 = report.radial_spectrum(_figure())
-    _, s2 = report.radial_spectrum(small)
-    assert np.allclose(freq, f1)
-    assert np.allclose(mean, np.nanmean([s1, s2], axis=0))
-    assert np.isnan(report.mean_radial_spectrum([])[1]).all()
-
-
 def test_counts_stay_integers_and_scores_keep_decimals(page):
     overall = page.split("<h2>R_inv by subject</h2>")[0]
     assert re.search(r'<td class="name"[^>]*>Real figures</td><td>12</td>', overall), "images is a count"
