@@ -70,12 +70,11 @@ def _thumbnails(storage: StorageResource, specs: list[ModelSpec]) -> dict[str, b
     return grids
 
 
-def _used(storage: StorageResource, specs: list[ModelSpec], family: str, columns: list[str]) -> list[str]:
+def _used(frames: list[pd.DataFrame], columns: list[str]) -> list[str]:
     """The distinct evaluator settings (e.g. judge id, temperature, prompt hash) found in
     a family's tables."""
     values = set()
-    for spec in specs:
-        frame = storage.read_partitions(f"{family}/{spec.name}", taxonomy.PARTITION_KEYS)
+    for frame in frames:
         if len(frame) and all(c in frame for c in columns):
             for row in frame[columns].drop_duplicates().itertuples(index=False):
                 parts = [f"{c} {v}" if i else str(v) for i, (c, v) in enumerate(zip(columns, row))
@@ -84,13 +83,16 @@ def _used(storage: StorageResource, specs: list[ModelSpec], family: str, columns
     return sorted(values)
 
 
+JUDGE_SETTINGS = ["judge", "judge_temperature", "prompt"]
+
+
 def _manifest(storage: StorageResource, specs: list[ModelSpec]) -> dict:
     weights, why = inception_weights()
     return {
         **provenance.code_version(),
         "models": "; ".join(f"{s.name}: {_model_description(s)}" for s in specs),
-        "judge": "; ".join(_used(storage, specs, "judge_scores", ["judge", "judge_temperature", "prompt"])) or "none",
-        "answerer": "; ".join(_used(storage, specs, "iv_results", ["answerer"])) or "none",
+        "judge": "; ".join(_used([_model_tables(storage, s, "judge_scores") for s in specs], JUDGE_SETTINGS)) or "none",
+        "answerer": "; ".join(_used([_model_tables(storage, s, "iv_results") for s in specs], ["answerer"])) or "none",
         "inception_weights": f"{weights} (sha256 {why[:12]})" if weights else why,
         "generated_at": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     }
@@ -250,12 +252,14 @@ def finetune_asset(specs: list[ModelSpec]) -> dg.AssetsDefinition:
         storage: StorageResource = context.resources.storage
         items = storage.read_partitions("benchmark_items", taxonomy.PARTITION_KEYS).drop(columns="partition")
         exportable = [s for s in specs if s.kind != "reference"]  # real figures are never training data
-        selections, candidates, exports = {}, {}, {}
+        selections, candidates, exports, evaluated = {}, {}, {}, {"judge_scores": [], "iv_results": []}
         previous = storage.read_json(f"{EXPORTS_DIR}/manifest.json") if storage.exists(f"{EXPORTS_DIR}/manifest.json") else {}
         before = previous.get("exports", {})
         for spec in exportable:
             fp = fingerprint(_eval_shas(storage, [spec]), config.model_dump(), code_hash(reporting))
             tables = {f: _model_tables(storage, spec, f) for f in ("images", "judge_scores", "iv_results")}
+            for family, frames in evaluated.items():
+                frames.append(tables[family])
 
             def compute(spec=spec, tables=tables) -> pd.DataFrame:
                 return reporting.select_for_training(items, tables, config.require_faithful, config.min_judge_mean)
@@ -274,8 +278,8 @@ def finetune_asset(specs: list[ModelSpec]) -> dg.AssetsDefinition:
             "code": provenance.code_version(),
             "thresholds": config.model_dump(),
             "models": {s.name: _model_description(s) for s in exportable},
-            "judge": _used(storage, exportable, "judge_scores", ["judge", "judge_temperature", "prompt"]),
-            "answerer": _used(storage, exportable, "iv_results", ["answerer"]),
+            "judge": _used(evaluated["judge_scores"], JUDGE_SETTINGS),
+            "answerer": _used(evaluated["iv_results"], ["answerer"]),
             "prompts": {p: prompts.load(p).sha256 for p in prompts.names()},
             "candidates": candidates,
             "hybrid": choice.astype(object).where(choice.notna(), None).to_dict("records") if len(choice) else [],
