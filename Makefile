@@ -29,6 +29,7 @@ demo: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	$(PY) -m scigen_dagster.demo
 
 test: $(STAMP)
+	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -q
 
 ui: $(STAMP) $(DAGSTER_HOME)/dagster.yaml

@@ -32,7 +32,7 @@ sys.path.insert(0, str(REPO_ROOT))
 
 import numpy as np  # noqa: E402
 
-from scigen_dagster.offline.classifier import (  # noqa: E402
+from scigen_dagster.engines.classifier import (  # noqa: E402
     DEFAULT_CENTROID_WEIGHT,
     DEFAULT_MAX_SEQ_LENGTH,
     DEFAULT_MIN_SCORE,

@@ -1,4 +1,4 @@
-"""Benchmark DiffusionResource: batched vs sequential throughput, determinism, loads per backfill.
+"""Benchmark DiffusionGenerator: batched vs sequential throughput, determinism, loads per backfill.
 
     python benchmarks/bench_diffusion.py                 # tiny builtin model, 128px, CPU ok
     python benchmarks/bench_diffusion.py --large         # bigger untrained UNet at 512px (GPU box)
@@ -27,13 +27,14 @@ import dagster as dg  # noqa: E402  (module level: annotations are strings)
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from scigen_dagster.resources.diffusion import (  # noqa: E402
-    GPU_POOL,
-    DiffusionResource,
+from scigen_dagster.generation.diffusers import (  # noqa: E402
+    DiffusionGenerator,
     clear_pipeline_cache,
     load_count,
     seed_for,
 )
+from scigen_dagster.registry.kinds import GPU_POOL  # noqa: E402
+from scigen_dagster.resources.diffusion import DiffusionResource  # noqa: E402
 
 QUESTIONS = [
     "A {i} kg block slides down a frictionless 30 degree incline. Draw the free-body diagram.",
@@ -51,7 +52,7 @@ def _peak_rss_gb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB on Linux
 
 
-def _timed(res: DiffusionResource, prompts: list[str], seeds: list[int]):
+def _timed(res: DiffusionGenerator, prompts: list[str], seeds: list[int]):
     import torch
 
     t = time.perf_counter()
@@ -97,8 +98,8 @@ def main(argv: list[str] | None = None) -> dict:
     cfg = dict(
         preset, cache_dir=cache_dir, device=args.device, dtype=args.dtype, batch_invariant=not args.no_batch_invariant
     )
-    batched = DiffusionResource(**cfg)
-    sequential = DiffusionResource(**{**cfg, "batch_size": 1})
+    batched = DiffusionGenerator(**cfg)
+    sequential = DiffusionGenerator(**{**cfg, "batch_size": 1})
     device = batched.resolved_device()
     _log(f"config: {cfg} n={n} device={device}")
 
@@ -132,7 +133,7 @@ def main(argv: list[str] | None = None) -> dict:
     def figures(context: dg.AssetExecutionContext, diffusion: DiffusionResource) -> dg.MaterializeResult:
         pk = context.partition_key
         ps = [QUESTIONS[k % len(QUESTIONS)].format(i=k) for k in range(args.per_partition)]
-        imgs = diffusion.generate(ps, [seed_for(f"{pk}/{k}") for k in range(args.per_partition)])
+        imgs = diffusion.generator().generate(ps, [seed_for(f"{pk}/{k}") for k in range(args.per_partition)])
         return dg.MaterializeResult(metadata={"images": len(imgs)})
 
     clear_pipeline_cache()  # start the backfill cold, as a fresh worker process would
@@ -165,7 +166,7 @@ def main(argv: list[str] | None = None) -> dict:
         # What byte-stability costs: same seeds, plain batching.
         clear_pipeline_cache()
         free_cfg = {**cfg, "batch_invariant": False}
-        free_b, free_s1 = DiffusionResource(**free_cfg), DiffusionResource(**{**free_cfg, "batch_size": 1})
+        free_b, free_s1 = DiffusionGenerator(**free_cfg), DiffusionGenerator(**{**free_cfg, "batch_size": 1})
         free_b.generate(prompts[: preset["batch_size"]], seeds[: preset["batch_size"]])
         free_s1.generate(prompts[:1], seeds[:1])
         fb_out, fb_s = _timed(free_b, prompts, seeds)

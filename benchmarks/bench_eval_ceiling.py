@@ -17,9 +17,9 @@ from types import SimpleNamespace
 
 import pandas as pd
 
-from scigen_dagster import evaluation
-from scigen_dagster.corpus import SourceSpec, SourcesConfig, load_corpus
-from scigen_dagster.resources.offline import OcrResource, thread_ocr_engine
+from scigen_dagster.engines.ocr import OcrReader, thread_ocr_engine
+from scigen_dagster.evaluation import inverse
+from scigen_dagster.problems.sources import SourcesConfig, SourceSpec, load_corpus
 
 
 def main() -> None:
@@ -31,21 +31,21 @@ def main() -> None:
     rows, _ = load_corpus(SourcesConfig(sources=[SourceSpec(name="scigenbench", kind="scigenbench", path=args.data)])).frames()
     items = rows[rows["reference_image"] != ""].head(args.limit) if args.limit else rows[rows["reference_image"] != ""]
     start = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=OcrResource().workers) as pool:
+    with ThreadPoolExecutor(max_workers=OcrReader().workers) as pool:
         tokens = list(pool.map(lambda path: thread_ocr_engine().read(Path(path).read_bytes()), items["reference_image"]))
-    answerer = OcrResource()
+    answerer = OcrReader()
     iv = []
     for item, toks in zip(items.itertuples(index=False), tokens):
         image_row = SimpleNamespace(status="ok")
-        iv += evaluation.iv_rows(item, image_row, "real_figures",
+        iv += inverse.iv_rows(item, image_row, "real_figures",
                                  lambda q, opts, toks=toks: answerer.answer(toks, q, opts), "offline:ocr-match",
                                  blind=lambda q, opts: answerer.answer([], q, opts))
-    frame = pd.DataFrame(iv, columns=evaluation.IV_COLUMNS)
+    frame = pd.DataFrame(iv, columns=inverse.IV_COLUMNS)
     result = {
         "items": len(items), "quizzes": len(frame),
-        "real_r_inv": round(evaluation.r_inv(frame), 4),
+        "real_r_inv": round(inverse.r_inv(frame), 4),
         "real_question_acc": round(float(frame["correct"].mean()), 4),
-        "blind_question_acc": round(evaluation.blind_accuracy(frame), 4),
+        "blind_question_acc": round(inverse.blind_accuracy(frame), 4),
         "answered_share": round(float((~frame["abstained"]).mean()), 4),
         "precision_when_answered": round(float(frame.loc[~frame["abstained"], "correct"].mean()), 4)
         if (~frame["abstained"]).any() else None,

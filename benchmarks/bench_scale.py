@@ -49,14 +49,16 @@ def generate(path: Path, n: int, seed: int = 0) -> None:
 
 def run_one(n: int) -> dict:
     from scigen_dagster import taxonomy
-    from scigen_dagster.assets.problems import filter_table, items_for_partition, label_table
-    from scigen_dagster.corpus import SourceSpec, SourcesConfig, load_corpus
-    from scigen_dagster.resources.offline import TaxonomyClassifierResource
+    from scigen_dagster.engines.classifier import TaxonomyClassifier
+    from scigen_dagster.problems.items import items_for_partition
+    from scigen_dagster.problems.labels import label_table
+    from scigen_dagster.problems.sources import SourcesConfig, SourceSpec, load_corpus
+    from scigen_dagster.problems.visual_filter import filter_table
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "gen.jsonl"
         generate(path, n)
-        classifier = TaxonomyClassifierResource()
+        classifier = TaxonomyClassifier()
         classifier.classify(["warm-up: load the embedding model before timing"])
         start = time.perf_counter()
         corpus, _ = load_corpus(SourcesConfig(sources=[SourceSpec(name="gen", kind="jsonl", path=str(path))])).frames()

@@ -6,20 +6,21 @@ import os
 
 import dagster as dg
 
-from . import taxonomy
-from .checks import export_checks, model_checks, quarantine_explained
-from .schedules import evaluation_job, nightly_schedule
-from .sensors import corpus_files_sensor
-from .assets.models import diffusion_resource_key, model_assets
-from .assets.problems import benchmark_items, corpus, taxonomy_labels, visualizable_problems
-from .assets.reporting import finetune_asset, leaderboard_asset
-from .registry import ModelSpec, load_registry
-from .resources.corpus import CorpusResource
-from .resources.diffusion import DiffusionResource
-from .resources.llm import LLMResource, role_from_env
-from .resources.offline import OcrResource, TaxonomyClassifierResource
-from .resources.sandbox import SandboxResource
-from .resources.storage import StorageResource
+from scigen_dagster.assets.checks import export_checks, model_checks, quarantine_explained
+from scigen_dagster.assets.evaluation import model_assets
+from scigen_dagster.assets.exports import finetune_asset
+from scigen_dagster.assets.partitions import image_type_partitions
+from scigen_dagster.assets.problems import benchmark_items, corpus, taxonomy_labels, visualizable_problems
+from scigen_dagster.assets.reporting import leaderboard_asset
+from scigen_dagster.registry import ModelSpec, load_registry
+from scigen_dagster.resources.corpus import CorpusResource
+from scigen_dagster.resources.diffusion import DiffusionResource
+from scigen_dagster.resources.engines import OcrResource, TaxonomyClassifierResource
+from scigen_dagster.resources.llm import LLMResource, role_from_env
+from scigen_dagster.resources.sandbox import SandboxResource
+from scigen_dagster.resources.storage import StorageResource
+from scigen_dagster.schedules import evaluation_job, nightly_schedule
+from scigen_dagster.sensors import corpus_files_sensor
 
 STORE_ENV = "SCIGEN_STORE"
 DEFAULT_STORE = ".scigen/store"
@@ -51,7 +52,7 @@ def executor_from_env() -> dg.ExecutorDefinition | None:
     if name == "multiprocess":
         return dg.multiprocess_executor.configured({"max_concurrent": workers}) if workers else dg.multiprocess_executor
     if name == "dask":
-        from .executors import dask_executor
+        from scigen_dagster.executors import dask_executor
 
         address = os.environ.get(DASK_SCHEDULER_ENV, "").strip()
         if address:
@@ -63,12 +64,11 @@ def executor_from_env() -> dg.ExecutorDefinition | None:
 
 
 def diffusion_resource(spec: ModelSpec) -> DiffusionResource:
-    return DiffusionResource(
-        model=spec.model, steps=spec.steps, guidance_scale=spec.guidance_scale, width=spec.width,
-        height=spec.height, batch_size=spec.batch_size, device=spec.device, dtype=spec.dtype,
-        cpu_offload=spec.cpu_offload, attention_slicing=spec.attention_slicing,
-        prompt_template=spec.prompt_template,
-    )
+    """The diffusers resource of a registry model: the spec's fields of the same names."""
+    return DiffusionResource(**{f: getattr(spec, f) for f in DiffusionResource.model_fields if f in ModelSpec.model_fields})
+
+
+MODEL_RESOURCES = {"diffusion": diffusion_resource}
 
 
 def build_definitions(
@@ -87,10 +87,11 @@ def build_definitions(
         # Every role runs offline unless SCIGEN_<ROLE>_MODEL names a litellm model.
         "llm": llm or LLMResource(judge=role_from_env("judge", temperature=0.1),
                                   answerer=role_from_env("answerer", max_tokens=8)),
-        **{diffusion_resource_key(s): diffusion_resource(s) for s in models if s.kind == "diffusers"},
+        # A model's own resources (a diffusers pipeline's settings), under the keys its kind names.
+        **{key: MODEL_RESOURCES[what](s) for s in models for key, what in s.model_kind.model_resources(s).items()},
     }
     everything = dg.define_asset_job(
-        "scigen_all", selection=dg.AssetSelection.all(), partitions_def=taxonomy.image_type_partitions,
+        "scigen_all", selection=dg.AssetSelection.all(), partitions_def=image_type_partitions,
         description="Every asset; launch it with a partition range to run many image types in one run.",
     )
     nightly = evaluation_job(models)

@@ -23,12 +23,12 @@ from typing import Any
 
 import dagster as dg
 from dagster import Field, Permissive, Selector, StringSource
+from dagster._core.errors import raise_execution_interrupts
 from dagster._core.events import DagsterEvent, EngineEventData
 from dagster._core.execution.context.system import PlanOrchestrationContext
 from dagster._core.execution.plan.plan import ExecutionPlan
 from dagster._core.execution.retries import RetryMode
 from dagster._utils import iterate_with_context
-from dagster._core.errors import raise_execution_interrupts
 
 
 class _Sealed:

@@ -10,18 +10,20 @@ from __future__ import annotations
 
 import dagster as dg
 
-from . import taxonomy
-from .registry import ModelSpec
+from scigen_dagster import taxonomy
+from scigen_dagster.assets import keys
+from scigen_dagster.assets.partitions import image_type_partitions
+from scigen_dagster.registry import ModelSpec
 
 NIGHTLY_CRON = "0 2 * * *"
 
 
 def evaluation_job(models: list[ModelSpec]) -> dg.UnresolvedAssetJobDefinition:
     selection = dg.AssetSelection.assets(
-        *[dg.AssetKey([family, m.name]) for m in models for family in ("judge_scores", "iv_results")]
+        *[keys.model_key(family, m.name) for m in models for family in keys.EVALUATIONS]
     )
     return dg.define_asset_job(
-        "nightly_evaluation", selection=selection, partitions_def=taxonomy.image_type_partitions,
+        "nightly_evaluation", selection=selection, partitions_def=image_type_partitions,
         description="Judge scores and inverse validation of every model, one run per image type.",
     )
 

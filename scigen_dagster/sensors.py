@@ -4,26 +4,12 @@ recompute only what the new rows touch."""
 
 from __future__ import annotations
 
-import glob
-from pathlib import Path
-
 import dagster as dg
 
-from . import taxonomy
-from .corpus import SourcesConfig
-from .resources.corpus import CorpusResource
-from .resources.storage import fingerprint
-
-
-def source_files(config: SourcesConfig) -> list[Path]:
-    """The files the configured sources read (the embedded sample never changes)."""
-    files: list[Path] = []
-    for source in config.sources:
-        if source.kind == "scigenbench":
-            files += [p for p in (Path(source.path) / "scigen.json", Path(source.path) / "seephys.json") if p.exists()]
-        elif source.kind in ("jsonl", "parquet"):
-            files += [Path(p) for p in sorted(glob.glob(source.path))]
-    return files
+from scigen_dagster.assets.partitions import FULL_RANGE_TAGS
+from scigen_dagster.fingerprints import fingerprint
+from scigen_dagster.problems.sources import source_files
+from scigen_dagster.resources.corpus import CorpusResource
 
 
 def corpus_files_sensor(job: dg.UnresolvedAssetJobDefinition) -> dg.SensorDefinition:
@@ -37,6 +23,6 @@ def corpus_files_sensor(job: dg.UnresolvedAssetJobDefinition) -> dg.SensorDefini
         context.update_cursor(signature)
         if not files:
             return dg.SkipReason("the configured sources read no files (embedded sample only)")
-        return dg.RunRequest(run_key=signature, tags=taxonomy.FULL_RANGE_TAGS | {"scigen/trigger": "corpus-files"})
+        return dg.RunRequest(run_key=signature, tags=FULL_RANGE_TAGS | {"scigen/trigger": "corpus-files"})
 
     return corpus_files_changed

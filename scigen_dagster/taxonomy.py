@@ -12,8 +12,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-import dagster as dg
-
 UNCLASSIFIABLE = "unclassifiable"
 
 # Exact labels of the benchmark, "<Subject> - <Type>", in the study's order.
@@ -73,16 +71,6 @@ _BY_LABEL = {t.label: t for t in IMAGE_TYPES}
 _BY_NORMALISED = {re.sub(r"\s+", " ", t.label.lower()).replace(" - ", "-"): t for t in IMAGE_TYPES}
 
 assert len(IMAGE_TYPES) == 25 and len(_BY_KEY) == 25, "taxonomy must have 25 distinct types"
-
-image_type_partitions = dg.StaticPartitionsDefinition(list(PARTITION_KEYS))
-
-# Tags that make one run cover every partition: partitioned assets declare a single-run
-# backfill policy, so each step sees the whole range and loads its model once.
-FULL_RANGE_TAGS = {
-    "dagster/asset_partition_range_start": PARTITION_KEYS[0],
-    "dagster/asset_partition_range_end": PARTITION_KEYS[-1],
-}
-
 
 def image_type_for_key(key: str) -> ImageType:
     try:

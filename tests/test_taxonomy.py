@@ -3,6 +3,7 @@ import re
 import pytest
 
 from scigen_dagster import taxonomy
+from scigen_dagster.assets.partitions import image_type_partitions
 
 
 def test_25_types_over_5_subjects_with_exact_labels():
@@ -14,7 +15,8 @@ def test_25_types_over_5_subjects_with_exact_labels():
 
 
 def test_partition_keys_are_path_and_url_safe_and_unique():
-    keys = taxonomy.image_type_partitions.get_partition_keys()
+    keys = image_type_partitions.get_partition_keys()
+    assert list(keys) == list(taxonomy.PARTITION_KEYS)
     assert len(keys) == len(set(keys)) == 25
     for key in keys:
         assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*\.[a-z0-9]+(-[a-z0-9]+)*", key), key

@@ -1,6 +1,6 @@
 import matplotlib.pyplot as plt
-from matplotlib.patches import Arc
 import numpy as np
+from matplotlib.patches import Arc
 
 fig, ax = plt.subplots(figsize=(6, 6))
 ax.plot([-1, 7], [0, 0], "k", lw=1.5)

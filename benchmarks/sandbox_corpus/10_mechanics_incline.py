@@ -1,6 +1,6 @@
 import matplotlib.pyplot as plt
-from matplotlib.patches import Arc, FancyArrowPatch, Polygon
 import numpy as np
+from matplotlib.patches import Arc, FancyArrowPatch, Polygon
 
 theta = np.radians(30)
 fig, ax = plt.subplots(figsize=(6, 6))

@@ -1,6 +1,6 @@
 import matplotlib.pyplot as plt
-from matplotlib.patches import Arc
 import numpy as np
+from matplotlib.patches import Arc
 
 n1, n2, t1 = 1.0, 1.5, np.radians(40)
 t2 = np.arcsin(n1 * np.sin(t1) / n2)

@@ -1,6 +1,6 @@
 import matplotlib.pyplot as plt
-from matplotlib.patches import Circle
 import numpy as np
+from matplotlib.patches import Circle
 
 fig, ax = plt.subplots(figsize=(6, 6))
 def resistor(x, y0, y1, label):

@@ -1,6 +1,6 @@
 import matplotlib.pyplot as plt
-from matplotlib.patches import Arc, Circle
 import numpy as np
+from matplotlib.patches import Arc, Circle
 
 fig, ax = plt.subplots(figsize=(6, 6))
 O = np.array([0.0, 0.0])

@@ -1,6 +1,7 @@
+from itertools import product
+
 import matplotlib.pyplot as plt
 import numpy as np
-from itertools import product
 
 fig = plt.figure(figsize=(6, 6))
 ax = fig.add_subplot(projection="3d")

@@ -1,5 +1,6 @@
-import matplotlib.pyplot as plt
 from itertools import product
+
+import matplotlib.pyplot as plt
 
 gametes = ["".join(g) for g in product("Rr", "Yy")]
 fig, ax = plt.subplots(figsize=(6, 6))

@@ -1,6 +1,6 @@
 import matplotlib.pyplot as plt
-from matplotlib.patches import Arc, Circle
 import numpy as np
+from matplotlib.patches import Arc, Circle
 
 L, theta = 4.0, np.radians(20)
 fig, ax = plt.subplots(figsize=(6, 6))

@@ -17,8 +17,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, Generic, TypeVar
 
-from .cache import ResponseCache, cache_key
-from .limits import Pause, TokenBucket
+from scigen_dagster.llm.cache import ResponseCache, cache_key
+from scigen_dagster.llm.limits import Pause, TokenBucket
 
 T = TypeVar("T")
 

@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from ..taxonomy import LABELS, UNCLASSIFIABLE
+from scigen_dagster.taxonomy import LABELS, UNCLASSIFIABLE
 
 Score = Literal[0, 1, 2]
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 import os
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+if TYPE_CHECKING:
+    from scigen_dagster.registry.kinds import ModelKind
 
 REGISTRY_ENV = "SCIGEN_MODELS"
 RESERVED_NAMES = {"hybrid": "the hybrid fine-tuning export (best model per image type)"}
@@ -53,6 +56,13 @@ class ModelSpec(BaseModel):
     def label(self) -> str:
         return self.display_name or self.name
 
+    @property
+    def model_kind(self) -> ModelKind:
+        """The object that knows how this kind of model makes and shows its figures."""
+        from scigen_dagster.registry.kinds import KINDS
+
+        return KINDS[self.kind]
+
     def config_for_fingerprint(self) -> dict[str, Any]:
         return self.model_dump(exclude={"display_name", "enabled", "api_base", "api_key_env"})
 
@@ -64,7 +74,7 @@ class ModelSpec(BaseModel):
         return self._api_settings(self.model)
 
     def _api_settings(self, model: str):
-        from ..llm.client import RoleSettings
+        from scigen_dagster.llm.client import RoleSettings
 
         key = None
         if self.api_key_env:

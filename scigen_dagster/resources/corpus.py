@@ -6,7 +6,7 @@ import os
 
 import dagster as dg
 
-from ..corpus import SourcesConfig, load_sources_file
+from scigen_dagster.problems.sources import SourcesConfig, load_sources_file
 
 SOURCES_ENV = "SCIGEN_SOURCES"
 

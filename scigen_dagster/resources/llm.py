@@ -15,8 +15,8 @@ from typing import Optional
 import dagster as dg
 from pydantic import PrivateAttr
 
-from ..llm.cache import ResponseCache
-from ..llm.client import LLMClient, RoleSettings
+from scigen_dagster.llm.cache import ResponseCache
+from scigen_dagster.llm.client import LLMClient, RoleSettings
 
 OFFLINE = "offline"
 ROLES = ("filter", "classifier", "quiz_writer", "planner", "judge", "answerer", "grader")
@@ -36,11 +36,8 @@ class RoleConfig(dg.Config):
     schema_retries: int = 2
 
     def settings(self) -> RoleSettings:
-        return RoleSettings(
-            model=self.model, api_base=self.api_base, api_key=self.api_key, temperature=self.temperature,
-            max_tokens=self.max_tokens, timeout_s=self.timeout_s, concurrency=self.concurrency, rpm=self.rpm,
-            tpm=self.tpm, max_retries=self.max_retries, schema_retries=self.schema_retries,
-        )
+        # RoleSettings has every field of RoleConfig (plus client-side ones with defaults).
+        return RoleSettings(**{name: getattr(self, name) for name in type(self).model_fields})
 
 
 class LLMResource(dg.ConfigurableResource):

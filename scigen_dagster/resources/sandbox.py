@@ -1,270 +1,31 @@
-"""Isolated, fast rendering of untrusted (model-written) matplotlib scripts.
-
-A pool of warm worker processes (:mod:`scigen_dagster.sandbox_worker`) imports
-matplotlib once; every script then runs in a fresh fork of a worker that is
-locked down with the layers the host supports (see :data:`LAYERS`):
-
-* ``mountns``  - worker-wide private mount namespace: everything read-only,
-  each job gets its own size-capped tmpfs as cwd;
-* ``netns``    - the job gets an empty network namespace;
-* ``rlimits``  - CPU, address space, file size, processes/threads, fds, core;
-* ``privdrop`` - setuid(nobody) when root, a nested user namespace otherwise;
-* ``landlock`` - reads limited to Python/fonts/libs, writes to the scratch dir,
-  no TCP, no signals to processes outside the job;
-* ``seccomp``  - EPERM for sockets, exec, fork (threads stay allowed), ptrace,
-  mounts/namespaces and cross-process calls.
-
-Always on: empty environment, own session/process group, parent-death signal,
-no_new_privs, non-dumpable, wall-clock timeout enforced by the worker with
-``killpg(SIGKILL)``, capped stdout/stderr.
-"""
+"""The code sandbox as a Dagster resource: its limits as configuration, the warm pool of
+:mod:`scigen_dagster.sandbox.pool` started with the run and closed after it."""
 
 from __future__ import annotations
 
-import json
 import os
-import queue
-import select
-import shutil
-import signal
-import subprocess
-import sys
-import tempfile
 import threading
-import time
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 
 import dagster as dg
 from pydantic import Field, PrivateAttr
 
-from scigen_dagster import sandbox_worker
-from scigen_dagster.sandbox_worker import LAYERS, write_frame
+from scigen_dagster.sandbox.pool import LAYERS, STATUSES, RenderResult, SandboxPool, SandboxUnavailableError
 
-STATUSES = ("ok", "error", "timeout", "blank", "killed", "oversized")
-_STARTUP_TIMEOUT_S = 120.0  # two cold workers importing matplotlib on a busy box
-_RESPONSE_GRACE_S = 30.0  # beyond timeout_s: PNG checks and transfer in the worker
+__all__ = ["LAYERS", "STATUSES", "RenderResult", "SandboxResource", "SandboxUnavailableError"]
 
 
-class SandboxUnavailableError(RuntimeError):
-    """The sandbox cannot provide the protection that was asked for."""
-
-
-@dataclass(frozen=True)
-class RenderResult:
-    status: str  # one of STATUSES
-    png: bytes | None = field(default=None, repr=False)
-    error: str = ""  # "line N: Type: message" when the script raised
-    log: str = ""  # tail of the script's stdout/stderr
-    seconds: float = 0.0
-    width: int = 0
-    height: int = 0
-    text_labels: list[str] = field(default_factory=list)
-    overlapping_text_pairs: int = 0
-    layers: tuple[str, ...] = ()  # protection layers the job ran under
-
-    @property
-    def ok(self) -> bool:
-        return self.status == "ok"
-
-
-class _WorkerDied(Exception):
-    pass
-
-
-def _worker_env() -> dict[str, str]:
-    """Nothing from the caller's environment except where matplotlib keeps
-    its config and font cache. Single-threaded BLAS keeps the worker free of
-    threads, which makes its fork() safe."""
-    env = {"PATH": os.defpath, "LANG": "C.UTF-8", "MPLBACKEND": "Agg",
-           "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    for name in ("HOME", "MPLCONFIGDIR", "XDG_CONFIG_HOME", "XDG_CACHE_HOME"):
-        if name in os.environ:
-            env[name] = os.environ[name]
-    return env
-
-
-class _WorkerProcess:
-    """Client side of one warm worker: frames over its stdin/stdout."""
-
-    def __init__(self, cfg: dict):
-        self.base = tempfile.mkdtemp(prefix="scigen-sandbox-")
-        os.chmod(self.base, 0o711)  # jobs run as nobody and must reach their scratch dir
-        self.proc = subprocess.Popen(
-            [sys.executable, "-I", sandbox_worker.__file__],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=_worker_env(), cwd="/",
-        )
-        self.timeout_s = cfg["timeout_s"]
-        try:
-            write_frame(self.proc.stdin.fileno(), json.dumps(cfg | {"base_dir": self.base}).encode())
-        except OSError:
-            pass  # it died at once; wait_ready() reports how
-
-    def wait_ready(self) -> dict:
-        try:
-            msg = json.loads(self._read_frame(time.monotonic() + _STARTUP_TIMEOUT_S))
-        except (OSError, EOFError, TimeoutError, ValueError) as exc:
-            raise SandboxUnavailableError(f"sandbox worker failed to start: {self._death_reason(exc)}") from exc
-        if msg.get("error"):
-            raise SandboxUnavailableError(f"sandbox worker failed to start: {msg['error']}")
-        return msg
-
-    def run(self, code: str) -> tuple[dict, bytes]:
-        try:
-            write_frame(self.proc.stdin.fileno(), json.dumps({"code": code}).encode())
-            deadline = time.monotonic() + self.timeout_s + _RESPONSE_GRACE_S
-            header = json.loads(self._read_frame(deadline))
-            return header, self._read_frame(deadline)
-        except (OSError, EOFError, TimeoutError, ValueError) as exc:
-            raise _WorkerDied(self._death_reason(exc)) from exc
-
-    def _read_frame(self, deadline: float) -> bytes:
-        fd = self.proc.stdout.fileno()
-        head = self._read_exact(fd, 8, deadline)
-        return self._read_exact(fd, int.from_bytes(head, "big"), deadline)
-
-    @staticmethod
-    def _read_exact(fd: int, n: int, deadline: float) -> bytes:
-        buf = bytearray()
-        poller = select.poll()
-        poller.register(fd, select.POLLIN)
-        while len(buf) < n:
-            if not poller.poll(max(0.0, deadline - time.monotonic()) * 1000):
-                raise TimeoutError("no answer from sandbox worker")
-            chunk = os.read(fd, min(n - len(buf), 1 << 20))
-            if not chunk:
-                raise EOFError("sandbox worker closed its pipe")
-            buf += chunk
-        return bytes(buf)
-
-    def _death_reason(self, exc: BaseException) -> str:
-        try:
-            rc = self.proc.wait(timeout=1)  # a closed pipe usually means it is exiting
-        except subprocess.TimeoutExpired:  # alive but broken or hung: it has to go
-            self.stop()
-            return f"sandbox worker stopped responding ({exc})"
-        how = f"killed by {signal.Signals(-rc).name}" if rc < 0 else f"exit status {rc}"
-        return f"sandbox worker died ({how})"
-
-    def stop(self) -> None:
-        """EOF makes an idle worker exit; a busy or hung one is killed, and
-        its running job follows through the parent-death signal."""
-        for stream in (self.proc.stdin, self.proc.stdout):
-            try:
-                stream.close()
-            except OSError:
-                pass
-        try:
-            self.proc.wait(timeout=2)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        shutil.rmtree(self.base, ignore_errors=True)
-
-
-class _Pool:
-    """`workers` warm worker processes; each serves one job at a time."""
-
-    def __init__(self, cfg: dict, workers: int, require_layers: list[str]):
-        unknown = sorted(set(require_layers) - set(LAYERS))
-        if unknown:
-            raise ValueError(f"unknown sandbox layer(s) {unknown}; known: {list(LAYERS)}")
-        self.cfg, self.require = cfg, list(require_layers)
-        self.idle: queue.SimpleQueue[_WorkerProcess | None] = queue.SimpleQueue()
-        self.live: set[_WorkerProcess] = set()
-        self.live_lock = threading.Lock()
-        procs = [self._launch() for _ in range(workers)]  # warm up in parallel
-        try:
-            for proc in procs:
-                self.layers, self.reasons = self._check(proc.wait_ready())
-        except BaseException:
-            self.close()
-            raise
-        for proc in procs:
-            self.idle.put(proc)
-
-    def _launch(self) -> _WorkerProcess:
-        proc = _WorkerProcess(self.cfg)
-        with self.live_lock:
-            self.live.add(proc)
-        return proc
-
-    def _check(self, ready: dict) -> tuple[dict[str, bool], dict[str, str]]:
-        layers, reasons = ready["layers"], ready["reasons"]
-        missing = [name for name in self.require if not layers.get(name)]
-        if missing:
-            detail = "; ".join(f"{name}: {reasons.get(name, 'unavailable')}" for name in missing)
-            raise SandboxUnavailableError(
-                f"required sandbox layer(s) {missing} are not available on this host ({detail}). "
-                f"Refusing to run unprotected; to relax, drop them from SandboxResource.require_layers "
-                f"(currently {self.require})."
-            )
-        return layers, reasons
-
-    @property
-    def active(self) -> tuple[str, ...]:
-        return tuple(name for name in LAYERS if self.layers.get(name))
-
-    def render(self, code: str) -> RenderResult:
-        proc = self.idle.get()
-        started = time.perf_counter()
-        try:
-            if proc is None:  # replace a worker that died on an earlier job
-                proc = self._launch()
-                self._check(proc.wait_ready())
-            header, png = proc.run(code)
-        except _WorkerDied as exc:
-            self._retire(proc)
-            proc = None
-            return RenderResult("killed", error=f"{exc}; worker restarted", seconds=time.perf_counter() - started, layers=self.active)
-        except BaseException:
-            self._retire(proc)
-            proc = None
-            raise
-        finally:
-            self.idle.put(proc)
-        return RenderResult(
-            status=header["status"],
-            png=png if header["status"] in ("ok", "blank") and png else None,
-            error=header["error"],
-            log=header["log"],
-            seconds=time.perf_counter() - started,
-            width=header["width"],
-            height=header["height"],
-            text_labels=header["text_labels"],
-            overlapping_text_pairs=header["overlapping_text_pairs"],
-            layers=self.active,
-        )
-
-    def _retire(self, proc: _WorkerProcess | None) -> None:
-        if proc is not None:
-            proc.stop()
-            with self.live_lock:
-                self.live.discard(proc)
-
-    def worker_pids(self) -> list[int]:
-        with self.live_lock:
-            return [p.proc.pid for p in self.live]
-
-    def close(self) -> None:
-        with self.live_lock:
-            procs, self.live = list(self.live), set()
-        for proc in procs:
-            proc.stop()
-
-
-class _PoolHandle:
+class SandboxPoolHandle:
     """Per-process home of the pool, kept out of the pydantic fields. Deep
     copies start empty, and a forked process drops its parent's pool (the
     pipes and locks belong to the parent), starting its own on demand."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.pool: _Pool | None = None
+        self.pool: SandboxPool | None = None
         self.pid = os.getpid()
 
     def __reduce__(self):
-        return (_PoolHandle, ())
+        return (SandboxPoolHandle, ())
 
     def claim(self) -> None:
         if self.pid != os.getpid():
@@ -292,35 +53,34 @@ class SandboxResource(dg.ConfigurableResource):
     )
     max_stdout_kb: int = Field(default=64, description="Tail of stdout/stderr kept per script.")
 
-    _handle: _PoolHandle = PrivateAttr(default_factory=_PoolHandle)
+    _handle: SandboxPoolHandle = PrivateAttr(default_factory=SandboxPoolHandle)
 
-    def _pool(self) -> _Pool:
+    def pool(self) -> SandboxPool:
+        """The warm pool of this process (started on first use)."""
         handle = self._handle
         handle.claim()
         with handle.lock:
             if handle.pool is None:
                 cfg = {"timeout_s": self.timeout_s, "memory_mb": self.memory_mb, "cpu_s": self.cpu_s,
                        "max_output_mb": self.max_output_mb, "max_stdout_kb": self.max_stdout_kb}
-                handle.pool = _Pool(cfg, max(1, self.workers), self.require_layers)
+                handle.pool = SandboxPool(cfg, max(1, self.workers), self.require_layers)
             return handle.pool
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        self._pool()
+        self.pool()
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         self.close()
 
     def render(self, code: str) -> RenderResult:
-        return self._pool().render(code)
+        return self.pool().render(code)
 
     def render_many(self, codes: list[str]) -> list[RenderResult]:
         """Renders concurrently on up to `workers` workers; results keep input order."""
-        pool = self._pool()
-        with ThreadPoolExecutor(max_workers=max(1, min(self.workers, len(codes)))) as executor:
-            return list(executor.map(pool.render, codes))
+        return self.pool().render_many(codes)
 
     def active_layers(self) -> dict[str, bool]:
-        return dict(self._pool().layers)
+        return dict(self.pool().layers)
 
     def close(self) -> None:
         handle = self._handle

@@ -9,7 +9,6 @@ read as valid.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import os
@@ -23,17 +22,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import PrivateAttr
 
+from scigen_dagster.fingerprints import sha256_bytes
+
 FINGERPRINT_KEY = b"scigen.fingerprint"
-
-
-def sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def fingerprint(*parts: Any) -> str:
-    """A stable hash of JSON-serialisable parts (configs, upstream hashes, versions)."""
-    blob = json.dumps(parts, sort_keys=True, default=str, separators=(",", ":"))
-    return hashlib.sha256(blob.encode()).hexdigest()[:32]
 
 
 def table_to_parquet_bytes(df: pd.DataFrame, fp: str | None = None) -> bytes:

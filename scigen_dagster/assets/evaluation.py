@@ -1,0 +1,196 @@
+"""The evaluation of every registry model's figures: judge scores and inverse validation
+per partition, and reference metrics against the real figures. The steps are in
+:mod:`scigen_dagster.evaluation`; these assets read their inputs, call them, and report."""
+
+import dagster as dg
+import pandas as pd
+
+from scigen_dagster import taxonomy
+from scigen_dagster.assets import keys
+from scigen_dagster.assets.metadata import counts_md, partitions_md, preview
+from scigen_dagster.assets.partitions import image_type_partitions, partition_keys
+from scigen_dagster.assets.steps import run_step
+from scigen_dagster.evaluation import fid, image_metrics, inverse, judge
+from scigen_dagster.registry import ModelSpec
+from scigen_dagster.reporting.formatting import or_not_measured
+from scigen_dagster.resources.llm import usage_between
+
+
+def _evaluation_asset(spec: ModelSpec, family: str, description: str):
+    """The decorator shared by the per-partition evaluation assets of one model."""
+    return dg.asset(
+        key=keys.model_key(family, spec.name),
+        deps=[keys.ITEMS, keys.model_key(keys.IMAGES, spec.name)],
+        partitions_def=image_type_partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        group_name="evaluation",
+        kinds={"python"},
+        owners=keys.OWNERS,
+        required_resource_keys={"storage", "ocr", "llm"},
+        description=description,
+    )
+
+
+def evaluated_items(storage, spec: ModelSpec, key: str) -> pd.DataFrame:
+    """The items a model is evaluated on: all of them, or for the ceiling (the real
+    figures) those that have a real figure."""
+    items = storage.read_table(keys.ITEMS, key)
+    if spec.model_kind.is_ceiling:
+        items = items[items["reference_image"] != ""].reset_index(drop=True)
+    return items
+
+
+def _evaluate(context, spec: ModelSpec, family: str, stage, role: str, config) -> tuple:
+    """Run one evaluation stage over the partitions of the run, OCR'ing in parallel first
+    the figures of the partitions an offline evaluator will recompute."""
+    storage, llm, ocr = context.resources.storage, context.resources.llm, context.resources.ocr.reader()
+    images_table = keys.model_table(keys.IMAGES, spec.name)
+
+    def prefetch(stale: list[str]) -> None:
+        if llm.is_offline(role):
+            frames = [storage.read_table(images_table, key) for key in stale]
+            ok = pd.concat(frames)[lambda f: f["status"] == "ok"] if frames else pd.DataFrame()
+            ocr.prefetch(storage, list(zip(ok.get("image_sha256", []), ok.get("image_path", []))))
+
+    before = llm.usage()
+    step = run_step(
+        context, storage, keys.model_table(family, spec.name), partition_keys(context), stage,
+        inputs=lambda key: [(keys.ITEMS, key), (images_table, key)],
+        arguments=lambda key: {"items": evaluated_items(storage, spec, key),
+                               "images": storage.read_table(images_table, key), "model": spec.name,
+                               "storage": storage},
+        engines={"ocr": ocr, "llm": llm},
+        config=config(llm, ocr),
+        progress_from=images_table,
+        before_compute=prefetch,
+    )
+    return step, usage_between(before, llm.usage())
+
+
+def judge_asset(spec: ModelSpec) -> dg.AssetsDefinition:
+    @_evaluation_asset(
+        spec, keys.JUDGE, (
+            f"Rubric scores of {spec.label}'s figures: Correctness_Fidelity, Layout_Precision, "
+            "Readability_Occlusion, Scientific_Plausibility, Expressiveness_Richness (integers 0-2). "
+            "A dimension the judge could not measure is missing, never 0."
+        ),
+    )
+    def _judge(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        llm = context.resources.llm
+        step, usage = _evaluate(context, spec, keys.JUDGE, judge.judge_table, "judge",
+                                lambda llm, ocr: judge.judge_settings(llm))
+        frame = step.frame
+        means = {d: (None if frame[d].isna().all() else round(float(frame[d].mean()), 3))
+                 for d in judge.JUDGE_DIMENSIONS}
+        return dg.MaterializeResult(metadata={
+            "dagster/row_count": len(frame),
+            "judge": judge.OFFLINE_JUDGE if llm.is_offline("judge") else llm.model_id("judge"),
+            "means": dg.MetadataValue.json({d: or_not_measured(m) for d, m in means.items()}),
+            "judge_status": counts_md(frame["judge_status"], "judge_status"),
+            "failure_rate": float((frame["judge_status"] != "ok").mean()) if len(frame) else 0.0,
+            "llm_usage": dg.MetadataValue.json(usage),
+            "reused_partitions": step.reused,
+            "preview": preview(frame, ["problem_id", *judge.JUDGE_DIMENSIONS[:3], "label_recall"]),
+        })
+
+    return _judge
+
+
+def iv_asset(spec: ModelSpec) -> dg.AssetsDefinition:
+    @_evaluation_asset(
+        spec, keys.IV, (
+            f"Inverse validation of {spec.label}: every quiz answered from the image alone (options "
+            "shuffled with a fixed seed per quiz); an image is faithful when all its quizzes are right. "
+            "R_inv = faithful images / attempted problems; a missing or failed image is not faithful."
+        ),
+    )
+    def _iv(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        step, usage = _evaluate(context, spec, keys.IV, inverse.iv_table, "answerer", inverse.answerer_settings)
+        frame = step.frame
+        return dg.MaterializeResult(metadata={
+            "dagster/row_count": len(frame),
+            "images": len(inverse.per_image_faithfulness(frame)),
+            "R_inv": or_not_measured(inverse.r_inv(frame)),
+            "R_inv_excluding_failed_images (original rule)": or_not_measured(inverse.r_inv(frame, exclude_failed=True)),
+            "question_accuracy": float(frame["correct"].mean()) if len(frame) else or_not_measured(None),
+            "abstained": int(frame["abstained"].sum()),
+            "blind_question_accuracy": or_not_measured(inverse.blind_accuracy(frame)),
+            "R_inv_image_dependent_quizzes": or_not_measured(inverse.r_inv(inverse.image_dependent(frame))),
+            "llm_usage": dg.MetadataValue.json(usage),
+            "partitions": partitions_md(step.outcomes, lambda f: {"R_inv": inverse.r_inv(f)}),
+            "reused_partitions": step.reused,
+        })
+
+    return _iv
+
+
+def reference_asset(spec: ModelSpec) -> dg.AssetsDefinition:
+    images_table = keys.model_table(keys.IMAGES, spec.name)
+
+    @dg.asset(
+        key=keys.model_key(keys.REFERENCE, spec.name),
+        deps=[keys.ITEMS, keys.model_key(keys.IMAGES, spec.name)],
+        group_name="evaluation",
+        kinds={"python"},
+        owners=keys.OWNERS,
+        required_resource_keys={"storage"},
+        description=(
+            f"{spec.label} against real reference figures (SeePhys-style items): PSNR, SSIM and MS-SSIM "
+            "(the real figure resized bicubic to the generated size), the high-frequency spectral energy "
+            "ratio and radial spectra, and FID / KID when Inception weights are configured from a local "
+            f"file ({fid.INCEPTION_ENV}); otherwise FID says 'not computed'."
+        ),
+    )
+    def _reference(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        storage = context.resources.storage
+        # The partitions this model has figures for, in partition order.
+        parts = [k for k in taxonomy.PARTITION_KEYS if storage.exists(storage.table_rel(images_table, k))]
+        inputs = [(a, k) for k in taxonomy.PARTITION_KEYS for a in (keys.ITEMS, images_table)]
+
+        def read(table: str, which: list[str]) -> pd.DataFrame:
+            frames = [storage.read_table(table, k) for k in which]
+            return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+        out = run_step(context, storage, keys.model_table(keys.REFERENCE, spec.name), [None],
+                       image_metrics.reference_metrics_table, inputs=lambda _: inputs,
+                       arguments=lambda _: {"items": read(keys.ITEMS, parts), "images": read(images_table, parts),
+                                            "model": spec.name, "storage": storage})
+        frame = out.frame
+        weights, weights_sha = fid.inception_weights()
+        summary = run_step(context, storage, keys.model_table(keys.REFERENCE_SUMMARY, spec.name), [None],
+                           fid.reference_summary,
+                           inputs=lambda _: [(keys.model_table(keys.REFERENCE, spec.name), None), *inputs],
+                           arguments=lambda _: {"frame": frame, "model": spec.name, "storage": storage,
+                                                "items": storage.read_partitions(keys.ITEMS, taxonomy.PARTITION_KEYS),
+                                                "images": storage.read_partitions(images_table, taxonomy.PARTITION_KEYS),
+                                                "weights": weights, "weights_sha": weights_sha},
+                           config=weights_sha if weights else "no-weights").frame.iloc[0]
+        ok = frame[frame["status"] == "ok"]
+        hf_real = ok["hf_ratio_real"].mean() if len(ok) else 0.0
+        fid_value = summary["fid"]
+        kid = summary["kid_mean"]
+        return dg.MaterializeResult(metadata={
+            "dagster/row_count": len(frame),
+            "reference_pairs": len(ok),
+            "psnr_mean": or_not_measured(summary["psnr_mean"]),
+            "ssim_mean": or_not_measured(summary["ssim_mean"]),
+            "ms_ssim_mean": or_not_measured(summary["ms_ssim_mean"]),
+            "hf_ratio_generated_over_real": float(ok["hf_ratio_generated"].mean() / hf_real)
+            if len(ok) and hf_real > 0 else or_not_measured(None),
+            "fid": float(fid_value) if fid_value is not None and not pd.isna(fid_value) else summary["fid_status"],
+            "kid": (summary["fid_status"] if kid is None or pd.isna(kid)
+                    else f"{kid:.5f}" + ("" if summary["kid_std"] is None or pd.isna(summary["kid_std"])
+                                         else f" +- {summary['kid_std']:.5f}")),
+            "fid_status": str(summary["fid_status"]),
+            "resize_policy": image_metrics.RESIZE_POLICY,
+            "reused": bool(out.reused),
+        })
+
+    return _reference
+
+
+def model_assets(spec: ModelSpec) -> list[dg.AssetsDefinition]:
+    from scigen_dagster.assets.generation import image_asset
+
+    assets = [image_asset(spec), judge_asset(spec), iv_asset(spec)]
+    return assets + [reference_asset(spec)] if spec.model_kind.has_reference_metrics else assets

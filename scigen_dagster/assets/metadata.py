@@ -1,0 +1,55 @@
+"""Metadata a person reads in the UI: previews, counts, per-partition tables, thumbnails."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+
+import dagster as dg
+import pandas as pd
+from PIL import Image
+
+from scigen_dagster.assets.steps import PartitionOutcome
+from scigen_dagster.reporting.formatting import data_url
+from scigen_dagster.reporting.thumbnails import thumbnail_grid
+
+
+def preview(df: pd.DataFrame, columns: list[str], n: int = 8, width: int = 80) -> dg.MetadataValue:
+    cols = [c for c in columns if c in df.columns]
+    head = df[cols].head(n).copy()
+    for c in cols:
+        head[c] = head[c].map(lambda v: (str(v)[: width - 1] + "…") if len(str(v)) > width else str(v))
+    return dg.MetadataValue.md(head.to_markdown(index=False) if len(head) else "_empty_")
+
+
+def counts_md(series: pd.Series, title: str) -> dg.MetadataValue:
+    counts = series.value_counts().sort_index()
+    if counts.empty:
+        return dg.MetadataValue.md("_none_")
+    return dg.MetadataValue.md(
+        pd.DataFrame({title: counts.index, "rows": counts.values}).to_markdown(index=False)
+    )
+
+
+def partitions_md(outcomes: list[PartitionOutcome],
+                  extra: Callable[[pd.DataFrame], dict] | None = None) -> dg.MetadataValue:
+    rows = []
+    for o in outcomes:
+        row = {"partition": o.partition, "rows": len(o.frame), "reused": o.reused, "seconds": round(o.seconds, 2)}
+        if extra:
+            row.update(extra(o.frame))
+        rows.append(row)
+    return dg.MetadataValue.md(pd.DataFrame(rows).to_markdown(index=False))
+
+
+def thumbnails_md(storage, frame: pd.DataFrame, n: int = 6) -> dg.MetadataValue:
+    """The first figures of the step (a failed one as a labelled tile), small enough to
+    sit in the event log and be seen in the UI without opening the store."""
+    if frame.empty:
+        return dg.MetadataValue.md("_no figures_")
+    tiles = [(row.problem_id, storage.read_bytes(row.image_path) if row.status == "ok" else None)
+             for row in frame.head(n).itertuples(index=False)]
+    grid = Image.open(io.BytesIO(thumbnail_grid(tiles, cols=n, thumb=96))).convert("RGB")
+    buf = io.BytesIO()
+    grid.save(buf, format="JPEG", quality=70)  # it is stored with every partition's event: keep it small
+    return dg.MetadataValue.md(f"![first figures]({data_url(buf.getvalue(), 'image/jpeg')})")

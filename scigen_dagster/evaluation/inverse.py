@@ -1,0 +1,175 @@
+"""Inverse validation: every quiz answered from the image alone (and, as a blind control,
+with no image); an image is faithful when all its quizzes are right; R_inv."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+
+from scigen_dagster import prompts
+from scigen_dagster.llm import schemas
+from scigen_dagster.llm.client import Request
+from scigen_dagster.llm.vision import image_data_url
+
+# (quiz question, shown options) -> (letter or None for an abstention, evidence or reply)
+Answerer = Callable[[str, dict[str, str]], tuple[str | None, str]]
+
+
+def quiz_rng(problem_id: str, quiz_index: int) -> random.Random:
+    digest = hashlib.sha256(f"{problem_id}\x1f{quiz_index}".encode()).digest()
+    return random.Random(int.from_bytes(digest[:8], "big"))
+
+
+def shuffle_options(options: dict[str, str], problem_id: str, quiz_index: int) -> tuple[dict[str, str], dict[str, str]]:
+    """Shuffle option texts over the letters with a seed fixed per quiz.
+
+    Returns (shown options, shown letter -> original letter), so that a letter bias of
+    the answerer or of the released answer key cannot score.
+    """
+    letters = sorted(options)
+    order = letters[:]
+    quiz_rng(problem_id, quiz_index).shuffle(order)
+    shown = {new: options[old] for new, old in zip(letters, order)}
+    back = dict(zip(letters, order))
+    return shown, back
+
+
+IV_COLUMNS = [
+    "problem_id", "model", "quiz_index", "image_status", "question", "shown_options_json",
+    "chosen_letter", "correct_letter", "correct", "abstained", "answerer", "evidence",
+    "blind_letter", "blind_correct",
+]
+
+
+def iv_rows(
+    item: Any, image_row: Any, model: str, answer: Answerer | None, answerer_name: str,
+    blind: Answerer | None = None,
+) -> list[dict[str, Any]]:
+    """One row per quiz; ``answer(question, shown_options)`` sees only the image (bound
+    inside the callable) and returns (shown letter or None, evidence).
+
+    ``blind`` is the same answerer with no image at all: a quiz it gets right says
+    nothing about the figure (the control of TIFA-style evaluation)."""
+    rows = []
+    for i, quiz in enumerate(json.loads(item.quizzes_json)):
+        shown, back = shuffle_options(quiz["options"], item.problem_id, i)
+        row = {
+            "problem_id": item.problem_id, "model": model, "quiz_index": i,
+            "image_status": image_row.status if image_row is not None else "missing",
+            "question": quiz["question"], "shown_options_json": json.dumps(shown, ensure_ascii=False),
+            "chosen_letter": None, "correct_letter": quiz["correct_option"], "correct": False,
+            "abstained": True, "answerer": answerer_name, "evidence": "",
+            "blind_letter": None, "blind_correct": None,
+        }
+        if blind is not None:
+            letter, _ = blind(quiz["question"], shown)
+            row["blind_letter"] = back[letter] if letter else None
+            row["blind_correct"] = row["blind_letter"] == quiz["correct_option"]
+        if answer is not None and row["image_status"] == "ok":
+            letter, evidence = answer(quiz["question"], shown)
+            chosen = back[letter] if letter else None
+            row.update(chosen_letter=chosen, correct=chosen == quiz["correct_option"],
+                       abstained=letter is None, evidence=evidence[:300])
+        rows.append(row)
+    return rows
+
+
+def per_image_faithfulness(iv: pd.DataFrame, exclude_failed: bool = False) -> pd.DataFrame:
+    """Per (model, problem): faithful when every quiz is right.
+
+    A missing or failed image counts as not faithful (our rule). ``exclude_failed`` gives
+    the original study's rule, which leaves never-rendered images out of the denominator.
+    """
+    if iv.empty:
+        return pd.DataFrame(columns=["model", "problem_id", "faithful", "image_ok", "quizzes", "correct"])
+    g = iv.groupby(["model", "problem_id"], sort=True)
+    out = g.agg(quizzes=("correct", "size"), correct=("correct", "sum"),
+                image_ok=("image_status", lambda s: bool((s == "ok").all()))).reset_index()
+    out["faithful"] = (out["correct"] == out["quizzes"]) & out["image_ok"]
+    if exclude_failed:
+        out = out[out["image_ok"]]
+    return out
+
+
+def r_inv(iv: pd.DataFrame, exclude_failed: bool = False) -> float | None:
+    per = per_image_faithfulness(iv, exclude_failed)
+    return float(per["faithful"].mean()) if len(per) else None
+
+
+def image_dependent(iv: pd.DataFrame) -> pd.DataFrame:
+    """The quizzes the blind control got wrong: only these are evidence about a figure."""
+    if iv.empty or "blind_correct" not in iv:
+        return iv
+    return iv[iv["blind_correct"].astype("boolean").fillna(False) == False]  # noqa: E712 - nullable bool
+
+
+def blind_accuracy(iv: pd.DataFrame) -> float | None:
+    measured = iv["blind_correct"].dropna() if "blind_correct" in iv else pd.Series(dtype=bool)
+    return float(measured.astype(bool).mean()) if len(measured) else None
+
+
+def answerer_settings(llm, ocr) -> str:
+    """What identifies the answerer in a fingerprint and in every row."""
+    if llm.is_offline("answerer"):
+        return ocr.describe()
+    return f"{llm.model_id('answerer')}|{prompts.load('answer_from_image').ref}"
+
+
+def iv_table(items: pd.DataFrame, images: pd.DataFrame, model: str, storage, ocr, llm) -> pd.DataFrame:
+    """One row per quiz: answered from the image (by the answerer role's model, else by
+    the OCR answerer) and blind; a missing or failed image answers nothing."""
+    by_id = {r.problem_id: r for r in images.itertuples(index=False)}
+    offline = llm.is_offline("answerer")
+    answerer = "offline:ocr-match" if offline else answerer_settings(llm, ocr)
+    if not offline:
+        prompt = prompts.load("answer_from_image")
+        seen = _llm_answers(storage, llm, prompt, items, by_id)
+        blind_seen = _llm_answers(storage, llm, prompt, items, by_id, blind=True)
+    rows = []
+    for item in items.itertuples(index=False):
+        image = by_id.get(item.problem_id)
+        if offline:  # OCR of no image finds nothing: the offline answerer abstains blind
+            def blind(q, opts):
+                return ocr.answer([], q, opts)
+        else:
+            def blind(q, opts, pid=item.problem_id):
+                return blind_seen[(pid, q, json.dumps(opts))]
+        answer = None
+        if image is not None and image.status == "ok":
+            if offline:
+                tokens = ocr.tokens(storage, image.image_sha256, image.image_path)
+
+                def answer(q, opts, tokens=tokens):
+                    return ocr.answer(tokens, q, opts)
+            else:
+                def answer(q, opts, pid=item.problem_id):
+                    return seen[(pid, q, json.dumps(opts))]
+        rows += iv_rows(item, image, model, answer, answerer, blind)
+    return pd.DataFrame(rows, columns=IV_COLUMNS)
+
+
+def _llm_answers(storage, llm, prompt, items: pd.DataFrame, images: dict, blind: bool = False) -> dict:
+    """Every quiz of every rendered figure answered by the answerer role from the image
+    alone (or, for the blind control, with no image), options shown in the same shuffled
+    order as the rows record; keyed by (problem, quiz question, shown options). A failed
+    call counts as an abstention."""
+    requests, keys = [], []
+    for item in items.itertuples(index=False):
+        image = images.get(item.problem_id)
+        if not blind and (image is None or image.status != "ok"):
+            continue
+        url = None if blind else image_data_url(storage.read_bytes(image.image_path))
+        for i, quiz in enumerate(json.loads(item.quizzes_json)):
+            shown, _ = shuffle_options(quiz["options"], item.problem_id, i)
+            options = "\n".join(f"{letter}. {text}" for letter, text in shown.items())
+            keys.append((item.problem_id, quiz["question"], json.dumps(shown)))
+            requests.append(Request(f"{item.problem_id}#{i}{'#blind' if blind else ''}", prompt.messages(
+                image_data_url=url, quiz_question=quiz["question"], options=options), prompt.sha256))
+    results = llm.client().batch("answerer", requests, schemas.parse_letter)
+    return {key: (r.value if r.status == "ok" else None, r.content[:100] if r.status == "ok" else r.reason[:100])
+            for key, r in zip(keys, results)}

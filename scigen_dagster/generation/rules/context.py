@@ -1,0 +1,155 @@
+"""Reading one problem: given values, named entities, species, and what would leak the answer."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from scigen_dagster.problems.quantities import Quantity, extract_labels, extract_quantities, normalize_text
+
+# A stand-alone number: not part of a name (R1, 3d, H2O) and not an exponent (10^3).
+_NUMBER_RE = re.compile(r"(?<![\w.^⁰-⁹′'])(?<!\^[-−])[-−]?(\d+(?:,\d{3})*(?:\.\d+)?|\.\d+)(?!\w)")
+POINT_NAME_RE = re.compile(r"[A-Z]['′]*")
+SEGMENT_RE = re.compile(r"([A-Z]['′]*)([A-Z]['′]*)")
+
+
+def _numbers(text: str) -> list[float]:
+    out = []
+    for m in _NUMBER_RE.finditer(normalize_text(text or "")):
+        try:
+            out.append(round(abs(float(m.group(1).replace(",", ""))), 9))
+        except ValueError:  # pragma: no cover - the pattern only matches numbers
+            continue
+    return out
+
+
+def _norm_words(text: str) -> str:
+    """Lower-case words only: how labels are compared with the answer and the question."""
+    return " ".join(re.findall(r"[^\W_]+", normalize_text(text or "").lower()))
+
+
+def _has_phrase(haystack: str, needle: str) -> bool:
+    """``needle`` as whole words of ``haystack`` (a plural "s"/"es" is allowed)."""
+    if not needle or not haystack:
+        return False
+    return re.search(r"(?<!\w)" + re.escape(needle) + r"(?:s|es)?(?!\w)", haystack) is not None
+
+
+_ELEMENT_SYMBOLS = frozenset(
+    """H He Li Be B C N O F Ne Na Mg Al Si P S Cl Ar K Ca Sc Ti V Cr Mn Fe Co Ni Cu Zn Ga Ge As
+    Se Br Kr Rb Sr Y Zr Nb Mo Ag Cd Sn Sb Te I Xe Cs Ba Pt Au Hg Pb Bi Ra U""".split()
+)
+_MOLECULAR_ELEMENTS = frozenset("H2 N2 O2 O3 F2 Cl2 Br2 I2 P4 S8".split())
+_SPECIES_RE = re.compile(r"((?:[A-Z][a-z]?\d*|\((?:[A-Z][a-z]?\d*)+\)\d*)+)(\^?\d*[+\-−]|[²³]?[⁺⁻])?")
+
+
+def _is_species(name: str) -> bool:
+    m = _SPECIES_RE.fullmatch(name)
+    if not m or any(el not in _ELEMENT_SYMBOLS for el in re.findall(r"[A-Z][a-z]?", m.group(1))):
+        return False
+    if m.group(2):
+        return True
+    atoms = re.findall(r"[A-Z][a-z]?\d*", m.group(1))
+    return len(atoms) >= 2 or m.group(1) in _MOLECULAR_ELEMENTS
+
+
+@dataclass
+class Ctx:
+    """What the planner knows about one item."""
+
+    problem_id: str
+    question: str
+    answer: str
+    image_type: str
+    quantities: list[Quantity]
+    entities: list[str]
+    withheld: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.low = normalize_text(self.question).lower()
+        self.q_norm = _norm_words(self.question)
+        self.ans_norm = _norm_words(self.answer)
+        given = set(_numbers(self.question))
+        for q in self.quantities:
+            given.update(_numbers(q.value))
+        self.answer_only_numbers = [n for n in _numbers(self.answer) if n not in given]
+        self.answer_in_question = _has_phrase(self.q_norm, self.ans_norm)
+
+    @classmethod
+    def from_item(cls, item: dict) -> Ctx:
+        question = str(item.get("question") or "")
+        answer = str(item.get("answer") or "")
+        ctx = cls(
+            problem_id=str(item.get("problem_id") or item.get("id") or ""),
+            question=question,
+            answer=answer,
+            image_type=str(item.get("image_type") or ""),
+            quantities=extract_quantities(question),
+            entities=[],
+        )
+        for name in extract_labels(question):
+            (ctx.withheld if ctx.leaks(name, from_question=True) else ctx.entities).append(name)
+        return ctx
+
+    # -- answer leakage ------------------------------------------------------------
+    def leaks(self, text: str, *, from_question: bool = False) -> bool:
+        """Whether writing ``text`` would give the answer away.
+
+        A number of the answer that the problem does not give; the whole answer (unless
+        the problem states it too); or, for template words, a phrase only the answer has.
+        """
+        if any(n in self.answer_only_numbers for n in _numbers(text)):
+            return True
+        words = _norm_words(text)
+        if self.ans_norm and not self.answer_in_question and _has_phrase(words, self.ans_norm):
+            return True
+        if not from_question and len(words) >= 3 and _has_phrase(self.ans_norm, words):
+            return not _has_phrase(self.q_norm, words)
+        return False
+
+    # -- convenience for templates --------------------------------------------------
+    def has(self, *words: str) -> bool:
+        return any(w in self.low for w in words)
+
+    @property
+    def givens(self) -> list[str]:
+        out: list[str] = []
+        for q in self.quantities:
+            if q.label() not in out:
+                out.append(q.label())
+        return out
+
+    def points(self) -> list[str]:
+        """Single-letter point names, including the ends of named segments, in order."""
+        out: list[str] = []
+        for name in self.entities:
+            parts = [name] if POINT_NAME_RE.fullmatch(name) else []
+            m = SEGMENT_RE.fullmatch(name)
+            if m:
+                parts = [m.group(1), m.group(2)]
+            for p in parts:
+                if p not in out:
+                    out.append(p)
+        return out
+
+    def segments(self) -> list[str]:
+        return [e for e in self.entities if SEGMENT_RE.fullmatch(e)]
+
+    def species(self) -> list[str]:
+        """Chemical species among the entities (H2O, NaCl, Na+, N2), not R1 / C6 / Tt."""
+        return [e for e in self.entities if _is_species(e)]
+
+    def find(self, pattern: str) -> list[Quantity]:
+        rx = re.compile(pattern)
+        return [q for q in self.quantities if q.symbol and rx.fullmatch(q.symbol)]
+
+
+def num(q: Quantity | None, default: float | None = None) -> float | None:
+    """The plain number of a value ("2.0" -> 2.0, "−1.0" -> -1.0), or ``default``."""
+    if q is None:
+        return default
+    m = re.fullmatch(r"[-−]?\d+(?:\.\d+)?", q.value.replace(",", ""))
+    return float(m.group(0).replace("−", "-")) if m else default
+
+
+STOP_WORDS = frozenset("the a an which that it they and or both also only then what who each".split())

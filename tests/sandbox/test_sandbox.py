@@ -1,0 +1,459 @@
+"""SandboxResource: rendering contract, limits, pool lifecycle and a battery
+of hostile scripts that must all be contained."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from scigen_dagster.resources.sandbox import SandboxResource
+from scigen_dagster.sandbox.pool import LAYERS, STATUSES, SandboxPool, SandboxUnavailableError
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+SECRET = f"sk-fake-{uuid.uuid4().hex}"
+
+BENIGN = """\
+import matplotlib.pyplot as plt
+fig, ax = plt.subplots(figsize=(6, 6))
+ax.plot([0, 1, 2], [2, 0, 1], marker="o")
+ax.set_title("Projectile path")
+ax.set_xlabel("time (s)")
+ax.annotate("apex", xy=(1, 0), xytext=(1.5, 1.5), arrowprops=dict(arrowstyle="->"))
+ax.text(0.2, 1.0, "g = 9.8 m/s$^2$")
+fig.savefig("figure.png", dpi=100)
+"""
+
+
+def _descends_from_us(pid: int) -> bool:
+    """Whether ``pid`` is a descendant of this test process (other programs on the machine
+    may run their own sandboxes; only ours are this test's business)."""
+    me = os.getpid()
+    for _ in range(64):
+        try:
+            pid = int(Path(f"/proc/{pid}/status").read_text().split("\nPPid:\t")[1].split()[0])
+        except (OSError, IndexError, ValueError):
+            return False
+        if pid == me:
+            return True
+        if pid <= 1:
+            return False
+    return False
+
+
+def nobody_processes() -> list[int]:
+    """Live (non-zombie) processes of uid 65534 started by this test process: what jobs run as."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        try:
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        if (entry.name.isdigit() and "\nUid:\t65534\t" in status and "\nState:\tZ" not in status
+                and _descends_from_us(int(entry.name))):
+            pids.append(int(entry.name))
+    return pids
+
+
+def no_jobs_left(within_s: float = 2.0) -> bool:
+    deadline = time.monotonic() + within_s
+    while nobody_processes():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    with SandboxResource(timeout_s=3, workers=2) as sb:
+        yield sb
+
+
+# ------------------------------------------------------------------ contract
+def test_benign_figure_renders(sandbox):
+    res = sandbox.render(BENIGN)
+    assert res.status == "ok", res.error + res.log
+    assert res.png.startswith(PNG_SIGNATURE) and len(res.png) > 5000
+    assert (res.width, res.height) == (600, 600)
+    assert {"Projectile path", "time (s)", "apex", "g = 9.8 m/s$^2$"} <= set(res.text_labels)
+    assert not any(label.replace(".", "").replace("−", "").isdigit() for label in res.text_labels)  # no tick labels
+    assert res.overlapping_text_pairs == 0
+    assert res.layers == tuple(k for k, v in sandbox.active_layers().items() if v)
+    assert res.seconds > 0 and res.error == ""
+
+
+def test_active_layers_reports_every_layer(sandbox):
+    layers = sandbox.active_layers()
+    assert set(layers) == set(LAYERS) and all(isinstance(v, bool) for v in layers.values())
+
+
+def test_sandbox_saves_open_figure_when_script_does_not(sandbox):
+    res = sandbox.render("import matplotlib.pyplot as plt\nplt.figure(figsize=(4, 3))\nplt.bar(['a', 'b'], [3, 5])\nplt.title('Counts')\n")
+    assert res.status == "ok", res.error
+    assert res.png.startswith(PNG_SIGNATURE)
+    assert 300 < res.width < 420 and 220 < res.height < 320  # 4x3 in at dpi 100, cropped tight
+    assert "Counts" in res.text_labels
+
+
+def test_blank_figure_detected(sandbox):
+    res = sandbox.render("import matplotlib.pyplot as plt\nfig = plt.figure()\nfig.savefig('figure.png')\n")
+    assert res.status == "blank"
+    assert "near-uniform" in res.error and res.png is not None
+
+
+def test_error_reports_line_number(sandbox):
+    res = sandbox.render("import matplotlib.pyplot as plt\nfig = plt.figure()\nplt.plot(undefined_name)\n")
+    assert res.status == "error"
+    assert res.error == "line 3: NameError: name 'undefined_name' is not defined"
+    assert "undefined_name" in res.log  # traceback with source line
+
+
+def test_syntax_error_reports_line_number(sandbox):
+    res = sandbox.render("x = 1\ny = (2,\nz = 3 +\n")
+    assert res.status == "error" and res.error.startswith("line ") and "SyntaxError" in res.error
+
+
+def test_script_without_figure_is_an_error(sandbox):
+    res = sandbox.render("print('no plot here')\n")
+    assert res.status == "error" and "no figure.png" in res.error and "no plot here" in res.log
+
+
+def test_overlapping_text_is_counted(sandbox):
+    res = sandbox.render(
+        "import matplotlib.pyplot as plt\nfig, ax = plt.subplots()\n"
+        "ax.text(0.5, 0.5, 'Force F'); ax.text(0.52, 0.5, 'Normal N'); ax.text(0.51, 0.505, 'mg')\n"
+        "fig.savefig('figure.png', dpi=100)\n"
+    )
+    assert res.status == "ok" and res.overlapping_text_pairs == 3
+
+
+def test_text_extents_match_get_window_extent():
+    """The worker reuses the layout each Text.draw computes instead of calling
+    get_window_extent again; both must give the same boxes (checked in a
+    subprocess, since the instrumentation patches matplotlib classes)."""
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1])\n"
+        "import matplotlib; matplotlib.use('Agg')\n"
+        "import worker as sw\n"
+        "from matplotlib import text\n"
+        "state = sw._instrument_matplotlib()\n"
+        "assert sw._instrument_matplotlib() is state  # installed once\n"
+        "import matplotlib.pyplot as plt\n"
+        "fig, ax = plt.subplots()\n"
+        "ax.plot([1, 2], [3, 4]); ax.set_title(r'$\\alpha$ title', wrap=True); ax.set_xlabel('x (m)')\n"
+        "ax.annotate('apex', (1.5, 3.5), (1.2, 3.8), arrowprops=dict(arrowstyle='->'))\n"
+        "ax.text(1.1, 3.1, 'two\\nlines', rotation=30, bbox=dict(boxstyle='round'))\n"
+        "fig.canvas.draw()\n"
+        "renderer = fig.canvas.get_renderer()\n"
+        "boxes = {}\n"
+        "for t in fig.findobj(text.Text):\n"
+        "    boxes.setdefault(t.get_text(), []).append(text.Text.get_window_extent(t, renderer).bounds)\n"
+        "got = [(s, b) for s, b, _ in state['texts']]\n"
+        "assert all(b in boxes[s] for s, b in got), (got, boxes)\n"
+        "assert {'$\\\\alpha$ title', 'x (m)', 'apex', 'two\\nlines'} <= {s for s, _ in got}, got\n"
+        "print(len(got))\n"
+    )
+    worker_dir = str(Path(__file__).resolve().parents[2] / "scigen_dagster" / "sandbox")
+    proc = subprocess.run([sys.executable, "-I", "-c", code, worker_dir], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert int(proc.stdout.split()[-1]) >= 10  # title, label, annotation, text, tick labels
+
+
+@pytest.mark.parametrize(
+    ("paint", "blank"),
+    [
+        (lambda px: None, True),  # one colour
+        (lambda px: px.__setitem__((slice(0, 2), slice(None)), (0, 0, 0, 255)), True),  # 99.6% white, gray std > 2
+        (lambda px: px.__setitem__((slice(0, 6), slice(None)), (0, 0, 0, 255)), False),  # 98.8% white
+        (lambda px: px.__setitem__((slice(0, 250), slice(None)), (0, 0, 255, 255)), False),  # two halves
+    ],
+)
+def test_blank_check_matches_counting_every_colour(tmp_path, paint, blank):
+    import numpy as np
+    from PIL import Image
+
+    from scigen_dagster.sandbox.worker import _inspect_png
+
+    px = np.full((500, 500, 4), 255, dtype=np.uint8)
+    paint(px)
+    Image.fromarray(px, "RGBA").save(tmp_path / "figure.png")
+    res = _inspect_png(str(tmp_path / "figure.png"), 1 << 24)
+    assert res.get("status") == ("blank" if blank else None), res.get("error")
+    if blank:
+        share = max(n for n, _ in Image.fromarray(px, "RGBA").getcolors(500 * 500)) / 2500
+        assert f"{share:.2f}% one colour" in res["error"]
+
+
+def test_render_many_keeps_input_order(sandbox):
+    codes = [f"import matplotlib.pyplot as plt\nplt.plot([0, {i}])\nplt.title('panel {i}')\n" for i in range(5)]
+    codes.insert(2, "raise ValueError('middle one fails')\n")
+    results = sandbox.render_many(codes)
+    assert [r.status for r in results] == ["ok", "ok", "error", "ok", "ok", "ok"]
+    assert results[2].error == "line 1: ValueError: middle one fails"
+    titles = [r.text_labels[-1] for i, r in enumerate(results) if i != 2]
+    assert titles == [f"panel {i}" for i in range(5)]
+
+
+def test_timeout_kills_whole_process_group(sandbox):
+    code = (
+        "import os, threading, time\nprint('pid', os.getpid(), flush=True)\n"
+        "for _ in range(3):\n    threading.Thread(target=time.sleep, args=(60,)).start()\ntime.sleep(60)\n"
+    )
+    res = sandbox.render(code)
+    assert res.status == "timeout" and "process group killed" in res.error
+    assert 3 <= res.seconds < 5
+    pid = int(res.log.split()[1])
+    assert no_jobs_left(within_s=0)
+    assert not Path(f"/proc/{pid}").exists()
+
+
+def alive(pid: int) -> bool:
+    try:
+        return "\nState:\tZ" not in Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+
+
+def parent_pid(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/status").read_text().split("\nPPid:\t")[1].split()[0])
+
+
+def test_dead_worker_is_replaced_and_job_reported_killed(sandbox):
+    workers = set(sandbox.pool().worker_pids())
+    holder: dict = {}
+    job = threading.Thread(target=lambda: holder.setdefault("res", sandbox.render("import time\ntime.sleep(30)\n")))
+    job.start()
+    deadline = time.monotonic() + 10
+    while not (busy := [p for p in nobody_processes() if parent_pid(p) in workers]):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    job_pid = busy[0]
+    os.kill(parent_pid(job_pid), 9)
+    job.join(10)
+    res = holder["res"]
+    assert res.status == "killed" and "sandbox worker died (killed by SIGKILL)" in res.error
+    # the orphaned job followed its worker (parent-death signal), wherever it was reparented
+    deadline = time.monotonic() + 2
+    while alive(job_pid):
+        assert time.monotonic() < deadline, "orphaned job survived its worker"
+        time.sleep(0.05)
+    assert no_jobs_left()
+    assert [r.status for r in sandbox.render_many([BENIGN] * 4)] == ["ok"] * 4
+
+
+def test_cpu_limit_kills_busy_loop():
+    with SandboxResource(timeout_s=10, cpu_s=1, workers=1) as sb:
+        res = sb.render("while True:\n    pass\n")
+    assert res.status == "killed" and "SIGXCPU" in res.error and res.seconds < 9  # well before the 10 s wall clock
+
+
+# ----------------------------------------------------------------- lifecycle
+def test_unknown_required_layer_is_rejected():
+    with pytest.raises(ValueError, match="unknown sandbox layer"):
+        SandboxResource(require_layers=["nope"]).render("pass")
+
+
+def test_missing_required_layer_refuses_to_start():
+    pool = SandboxPool.__new__(SandboxPool)
+    pool.require = ["seccomp", "netns"]
+    ready = {"layers": {"seccomp": False, "netns": True}, "reasons": {"seccomp": "no syscall table for riscv64"}}
+    with pytest.raises(SandboxUnavailableError, match=r"\['seccomp'\].*riscv64.*require_layers"):
+        pool._check(ready)
+
+
+def test_required_layers_present_start_normally(sandbox):
+    present = [k for k, v in sandbox.active_layers().items() if v]
+    with SandboxResource(workers=1, require_layers=present) as sb:
+        assert sb.render(BENIGN).status == "ok"
+
+
+def test_resource_survives_pickle_and_fork(sandbox):
+    assert sandbox.render(BENIGN).ok  # pool is running
+    clone = pickle.loads(pickle.dumps(sandbox))
+    assert clone.timeout_s == sandbox.timeout_s and clone._handle.pool is None
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child must not touch the parent's workers: it starts its own pool
+        status = "crash"
+        try:
+            status = sandbox.render(BENIGN).status
+            sandbox.close()
+        finally:
+            os.write(write_end, status.encode())
+            os._exit(0)
+    os.close(write_end)
+    os.waitpid(pid, 0)
+    assert os.read(read_end, 100) == b"ok"
+    os.close(read_end)
+    assert sandbox.render(BENIGN).ok  # parent pool unaffected
+
+
+def test_dagster_asset_uses_resource():
+    @dg.asset
+    def rendered(sandbox: SandboxResource) -> list:
+        return [r.status for r in sandbox.render_many([BENIGN, "1/0"])]
+
+    result = dg.materialize([rendered], resources={"sandbox": SandboxResource(workers=1)})
+    assert result.success and result.output_for_node("rendered") == ["ok", "error"]
+
+
+# ------------------------------------------------------------ hostile battery
+@dataclass(frozen=True)
+class Hostile:
+    id: str
+    code: str  # @TMP@ is replaced with a test-owned folder outside the sandbox
+    statuses: frozenset[str]
+    reason: tuple[str, ...]  # one of these must appear in error+log
+    leftover: str = ""  # a file under @TMP@ whose existence would mean the attack worked
+
+
+def _h(id, code, statuses, *reason, leftover=""):
+    return Hostile(id, code, frozenset(statuses.split()), reason, leftover)
+
+
+DENIED = ("denied by sandbox", "Errno 1]", "Errno 13]")
+HOSTILE = [
+    # network
+    _h("connect_localhost", "import socket\nsocket.create_connection(('127.0.0.1', 22), timeout=1)\n", "error", *DENIED),
+    _h("connect_external", "import socket\nsocket.create_connection(('93.184.216.34', 80), timeout=1)\n", "error", *DENIED),
+    _h("dns_lookup", "import socket\nsocket.getaddrinfo('example.com', 443)\n", "error", "gaierror", *DENIED),
+    _h("udp_sendto", "import socket\nsocket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b'x', ('8.8.8.8', 53))\n", "error", *DENIED),
+    _h("raw_socket_syscall",
+       "import ctypes\nlibc = ctypes.CDLL(None, use_errno=True)\nfd = libc.syscall(41, 2, 1, 0)\n"
+       "if fd < 0:\n    raise OSError(ctypes.get_errno(), 'raw socket syscall refused')\n", "error", *DENIED),
+    # secrets and files outside the scratch folder
+    _h("environ_secrets", "import os\nprint('environ=' + repr(dict(os.environ)))\nimport matplotlib.pyplot as plt\nplt.title(str(dict(os.environ)))\n",
+       "ok", "environ={}"),
+    _h("parent_environ", "import os\nprint(open(f'/proc/{os.getppid()}/environ').read())\n", "error", *DENIED),
+    _h("read_shadow", "print(open('/etc/shadow').read())\n", "error", *DENIED),
+    _h("read_outside_file", "print(open('@TMP@/secret.txt').read())\n", "error", *DENIED),
+    _h("list_etc", "import os\nprint(os.listdir('/etc'))\n", "error", *DENIED),
+    _h("write_outside", "open('@TMP@/pwned.txt', 'w').write('pwned')\n", "error", *DENIED, "Read-only", leftover="pwned.txt"),
+    _h("write_world_tmp", "open('/tmp/scigen-sandbox-pwned', 'w').write('pwned')\n", "error", *DENIED, "Read-only"),
+    _h("delete_parent_cache", "import os, shutil\nos.remove('@TMP@/cache/model.bin')\nshutil.rmtree('@TMP@/cache')\n", "error", *DENIED, "Read-only"),
+    _h("proc_self", "print(open('/proc/self/maps').read())\n", "error", *DENIED),
+    _h("proc_parent_mem", "import os\nopen(f'/proc/{os.getppid()}/mem', 'rb').read(16)\n", "error", *DENIED),
+    # processes
+    _h("fork_bomb", "import os\nwhile True:\n    os.fork()\n", "error", *DENIED),
+    _h("double_fork_survivor",
+       "import os, time\nif os.fork() == 0:\n    if os.fork() == 0:\n        time.sleep(20)\n        open('@TMP@/survivor', 'w').write('x')\n    os._exit(0)\n",
+       "error", *DENIED, leftover="survivor"),
+    _h("subprocess_run", "import subprocess\nsubprocess.run(['touch', '@TMP@/by_subprocess'])\n", "error", *DENIED, leftover="by_subprocess"),
+    _h("os_system", "import os\nrc = os.system('touch @TMP@/by_system')\nif rc:\n    raise OSError(f'os.system exit status {rc}')\n",
+       "error", "os.system exit status", leftover="by_system"),
+    _h("os_execv", "import os\nos.execv('/bin/sh', ['sh', '-c', 'touch @TMP@/by_exec'])\n", "error", *DENIED, leftover="by_exec"),
+    _h("posix_spawn", "import os\nos.posix_spawn('/usr/bin/touch', ['touch', '@TMP@/by_spawn'], {})\n", "error", *DENIED, leftover="by_spawn"),
+    _h("thread_bomb", "import threading, time\nwhile True:\n    threading.Thread(target=time.sleep, args=(60,), daemon=True).start()\n",
+       "error", "can't start new thread"),
+    _h("ptrace_parent",
+       "import ctypes, os\nlibc = ctypes.CDLL(None, use_errno=True)\nif libc.ptrace(16, os.getppid(), 0, 0):\n"
+       "    raise OSError(ctypes.get_errno(), 'ptrace attach refused')\n", "error", *DENIED),
+    _h("new_namespaces",
+       "import ctypes\nlibc = ctypes.CDLL(None, use_errno=True)\nif libc.unshare(0x10000000 | 0x20000):\n"
+       "    raise OSError(ctypes.get_errno(), 'unshare refused')\n", "error", *DENIED),
+    # signals
+    _h("kill_parent", "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\n", "error", *DENIED),
+    _h("kill_pid1", "import os, signal\nos.kill(1, signal.SIGKILL)\n", "error", *DENIED),
+    _h("kill_everything", "import os, signal\nos.kill(-1, signal.SIGKILL)\n", "error", *DENIED),
+    _h("killpg_parent_group", "import os, signal\nos.killpg(os.getpgid(os.getppid()), signal.SIGKILL)\n", "error", *DENIED),
+    _h("ignore_signals_and_hang",
+       "import signal, time\nfor s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGXCPU):\n    signal.signal(s, signal.SIG_IGN)\n"
+       "while True:\n    time.sleep(1)\n", "timeout", "process group killed"),
+    _h("self_segfault", "import ctypes\nctypes.string_at(0)\n", "killed", "SIGSEGV"),
+    # limits
+    _h("infinite_loop", "while True:\n    pass\n", "killed timeout", "SIGXCPU", "timeout"),
+    _h("busy_threads", "import threading\ndef spin():\n    while True:\n        pass\nfor _ in range(4):\n    threading.Thread(target=spin).start()\n",
+       "killed timeout", "SIGXCPU", "timeout"),
+    _h("sleep_past_timeout", "import time\ntime.sleep(60)\n", "timeout", "wall-clock timeout"),
+    _h("memory_bomb", "chunks = []\nwhile True:\n    chunks.append(bytearray(10**7))\n", "error", "MemoryError"),
+    _h("huge_allocation", "x = bytearray(10**11)\n", "error", "MemoryError"),
+    _h("raise_rlimits", "import resource\nresource.setrlimit(resource.RLIMIT_AS, (resource.RLIM_INFINITY,) * 2)\n",
+       "error", "not allowed to raise"),
+    _h("raise_cpu_rlimit", "import resource\nresource.setrlimit(resource.RLIMIT_CPU, (resource.RLIM_INFINITY,) * 2)\n",
+       "error", "not allowed to raise"),
+    _h("huge_image", "import matplotlib.pyplot as plt\nfig = plt.figure(figsize=(500, 500))\nplt.plot([1, 2])\nfig.savefig('figure.png', dpi=100)\n",
+       "oversized", "exceeds 40 MP"),
+    _h("huge_file", "open('big.bin', 'wb').write(b'0' * (50 << 20))\n", "oversized", "File too large"),
+    _h("fill_disk", "for i in range(100):\n    open(f'f{i}', 'wb').write(b'0' * (4 << 20))\n", "error", "No space left"),
+    # output channels
+    _h("stdout_flood", "import sys\nfor _ in range(100):\n    sys.stdout.write('x' * (1 << 20))\n"
+       "import matplotlib.pyplot as plt\nplt.plot([0, 1])\n", "ok", "bytes of output dropped"),
+    _h("tamper_fds",
+       "import os\nfake = b'{\"status\": \"ok\", \"text_labels\": [\"forged\"]}\\n'\nfor fd in range(21):\n"
+       "    try:\n        os.write(fd, fake)\n        os.close(fd)\n    except OSError:\n        pass\n",
+       "error", "corrupted the sandbox report", "no figure.png"),
+    _h("symlink_figure", "import os\nos.symlink('/etc/shadow', 'figure.png')\n", "error", "not a regular file"),
+    _h("fifo_figure", "import os\nos.mkfifo('figure.png')\n", "error", "not a regular file"),
+]
+
+
+@pytest.fixture(scope="module")
+def battery():
+    # Directly under /tmp: every ancestor is world-traversable, so file
+    # permissions alone would not stop a job from getting at it.
+    outside = Path(tempfile.mkdtemp(prefix="scigen-outside-"))
+    (outside / "secret.txt").write_text(SECRET)
+    cache = outside / "cache"
+    cache.mkdir()
+    (cache / "model.bin").write_bytes(b"weights")
+    for path, mode in ((outside, 0o777), (cache, 0o777), (cache / "model.bin", 0o666), (outside / "secret.txt", 0o644)):
+        path.chmod(mode)  # world-readable/writable: only the sandbox may stand in the way
+    os.environ["SCIGEN_FAKE_SECRET"] = SECRET  # inherited by nothing if the sandbox works
+    sb = SandboxResource(timeout_s=4, cpu_s=2, memory_mb=768, max_output_mb=5, workers=2, max_stdout_kb=16)
+    try:
+        missing = [k for k in ("privdrop", "landlock", "seccomp") if not sb.active_layers()[k]]
+        if missing:
+            pytest.skip(f"host lacks sandbox layers {missing}; containment cannot be asserted")
+        codes = [h.code.replace("@TMP@", str(outside)) for h in HOSTILE]
+        started = time.monotonic()
+        results = dict(zip((h.id for h in HOSTILE), sb.render_many(codes)))
+        elapsed = time.monotonic() - started
+        leftovers_alive = nobody_processes()
+        after = sb.render(BENIGN)
+    finally:
+        sb.close()
+        del os.environ["SCIGEN_FAKE_SECRET"]
+    yield {"results": results, "outside": outside, "elapsed": elapsed, "alive": leftovers_alive, "after": after}
+    shutil.rmtree(outside)
+
+
+def test_battery_is_large_enough():
+    assert len(HOSTILE) >= 25 and len({h.id for h in HOSTILE}) == len(HOSTILE)
+
+
+@pytest.mark.parametrize("case", HOSTILE, ids=lambda h: h.id)
+def test_hostile_script_is_contained(battery, case):
+    res = battery["results"][case.id]
+    assert res.status in STATUSES and res.status in case.statuses, (res.status, res.error, res.log[-500:])
+    assert any(r in res.error + res.log for r in case.reason), (res.error, res.log[-500:])
+    everything = res.error + res.log + " ".join(res.text_labels) + repr(res.png)
+    assert SECRET not in everything and "root:" not in everything
+    assert "forged" not in res.text_labels
+    if case.leftover:
+        assert not (battery["outside"] / case.leftover).exists()
+
+
+def test_battery_left_host_intact(battery):
+    outside = battery["outside"]
+    assert (outside / "cache" / "model.bin").read_bytes() == b"weights"
+    assert not Path("/tmp/scigen-sandbox-pwned").exists()
+    assert sorted(p.name for p in outside.iterdir()) == ["cache", "secret.txt"]
+    assert battery["alive"] == []  # every job's process group is gone
+    assert battery["elapsed"] < 60
+
+
+def test_pool_renders_correctly_after_battery(battery):
+    res = battery["after"]
+    assert res.status == "ok" and (res.width, res.height) == (600, 600) and "Projectile path" in res.text_labels

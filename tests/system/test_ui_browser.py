@@ -1,0 +1,193 @@
+"""The web UI in a real browser: `dagster dev` on the project's workspace, opened in
+headless Chromium (the Debian package, driven by Playwright; Playwright never downloads a
+browser here). The asset graph and the partitions view are checked by their text and
+saved as screenshots in $SCIGEN_SCREENSHOTS (default .scigen/screenshots/).
+
+Without Chromium the test skips, unless SCIGEN_REQUIRE_SERVICES is set (CI sets it): then a
+missing browser is a failure.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from scigen_dagster import taxonomy
+
+REPO = Path(__file__).resolve().parents[2]
+CHROMIUM = os.environ.get("SCIGEN_CHROMIUM", "/usr/bin/chromium")
+SCREENSHOTS = Path(os.environ.get("SCIGEN_SCREENSHOTS", REPO / ".scigen" / "screenshots"))
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+pytestmark = pytest.mark.slow
+
+
+def _service_missing(message: str) -> None:
+    if os.environ.get("SCIGEN_REQUIRE_SERVICES"):
+        pytest.fail(f"{message} (SCIGEN_REQUIRE_SERVICES is set, so this is a failure)")
+    pytest.skip(message)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _graphql(url: str, query: str) -> dict:
+    request = urllib.request.Request(f"{url}/graphql", data=json.dumps({"query": query}).encode(),
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def _own_session() -> None:
+    # A session of its own, so the whole tree (webserver, daemon, code servers) gets the
+    # signal; and SIGINT restored, in case this process inherited it ignored.
+    os.setsid()
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    # Zombies still count for killpg; look for a live member.
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            return True
+    return False
+
+
+@pytest.fixture(scope="module")
+def dagster_dev(tmp_path_factory):
+    home = tmp_path_factory.mktemp("dagster_home")
+    shutil.copy(REPO / "deploy" / "local" / "dagster.yaml", home / "dagster.yaml")
+    store = tmp_path_factory.mktemp("store")
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = open(home / "dagster-dev.log", "w")
+    env = {**os.environ, "DAGSTER_HOME": str(home), "SCIGEN_STORE": str(store)}
+    for name in ("SCIGEN_EXECUTOR", "SCIGEN_DASK_SCHEDULER"):
+        env.pop(name, None)
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).parent / "dagster"), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
+        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, preexec_fn=_own_session,
+    )
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"dagster dev exited with {proc.returncode}: {(home / 'dagster-dev.log').read_text()[-3000:]}")
+            try:
+                if _graphql(url, "{ version }").get("data", {}).get("version"):
+                    break
+            except (urllib.error.URLError, ConnectionError, TimeoutError, json.JSONDecodeError):
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"dagster dev did not answer: {(home / 'dagster-dev.log').read_text()[-3000:]}")
+            time.sleep(1)
+        # The first-visit pop-up would cover the page.
+        assert _graphql(url, "mutation { setNuxSeen }")["data"]["setNuxSeen"] is True
+        yield url
+    finally:
+        # dagster dev ignores SIGTERM; SIGINT to the group stops it and its children.
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGINT)
+            try:
+                proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=10)
+        deadline = time.monotonic() + 30
+        while _group_alive(proc.pid) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        left = _group_alive(proc.pid)
+        if left:
+            os.killpg(proc.pid, signal.SIGKILL)
+        log.close()
+        assert not left, "dagster dev left processes behind (code server, daemon or webserver)"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not (os.path.exists(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
+        _service_missing(f"Chromium not found at {CHROMIUM} (Debian package `chromium`)")
+    from playwright.sync_api import sync_playwright
+
+    profile = tempfile.mkdtemp(prefix="scigen-chromium-")
+    try:
+        with sync_playwright() as p:
+            context = p.chromium.launch_persistent_context(
+                profile, executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS,
+                viewport={"width": 1600, "height": 1000},
+            )
+            try:
+                yield context
+            finally:
+                context.close()
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def _shot(page, name: str) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path))
+    return path
+
+
+def test_asset_graph_and_partitions_view_in_chromium(dagster_dev, browser):
+    page = browser.new_page()
+    shots = []
+
+    # The asset graph of the "problems" group: the nodes of the corpus-to-items lineage.
+    page.goto(f"{dagster_dev}/locations/scigen_dagster/asset-groups/problems", wait_until="domcontentloaded")
+    page.get_by_text("benchmark_items", exact=True).first.wait_for(timeout=60_000)
+    page.get_by_text("25 partitions", exact=True).first.wait_for(timeout=30_000)
+    page.get_by_text("Never materialized").first.wait_for(timeout=30_000)
+    page.wait_for_load_state("networkidle")
+    text = page.inner_text("body")
+    for name in ("corpus", "visualizable_problems", "taxonomy_labels", "benchmark_items"):
+        assert name in text, name
+    shots.append(_shot(page, "asset_graph_problems"))
+
+    # The reporting group: the leaderboard and the fine-tuning exports.
+    page.goto(f"{dagster_dev}/locations/scigen_dagster/asset-groups/reporting", wait_until="domcontentloaded")
+    page.get_by_text("leaderboard", exact=True).first.wait_for(timeout=60_000)
+    page.get_by_text("Never materialized").first.wait_for(timeout=30_000)
+    page.wait_for_load_state("networkidle")
+    assert "leaderboard" in page.inner_text("body")
+    shots.append(_shot(page, "asset_graph_reporting"))
+
+    # The partitions view of benchmark_items: the 25 image types of the taxonomy.
+    page.goto(f"{dagster_dev}/assets/benchmark_items?view=partitions", wait_until="domcontentloaded")
+    page.get_by_text("25 Partitions Selected").wait_for(timeout=60_000)
+    page.wait_for_load_state("networkidle")
+    text = page.inner_text("body")
+    assert "Missing (25)" in text
+    for key in taxonomy.PARTITION_KEYS:
+        assert key in text, key
+    shots.append(_shot(page, "partitions_benchmark_items"))
+
+    for path in shots:
+        data = path.read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000, path
