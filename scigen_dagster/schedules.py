@@ -30,7 +30,11 @@ def evaluation_job(models: list[ModelSpec]) -> dg.UnresolvedAssetJobDefinition:
 
 def nightly_schedule(job: dg.UnresolvedAssetJobDefinition) -> dg.ScheduleDefinition:
     @dg.schedule(cron_schedule=NIGHTLY_CRON, job=job, execution_timezone="UTC",
-                 default_status=dg.DefaultScheduleStatus.STOPPED)
+                 default_status=dg.DefaultScheduleStatus.STOPPED,
+                 description=("Every night at 02:00 UTC: one run per (subject, image type) partition of the "
+                              "judge scores and inverse validation of every model, tagged with the subject and "
+                              "image type it evaluates. Unchanged tables are reused and paid replies come from "
+                              "the cache, so an unchanged night costs nothing. Off until turned on."))
     def nightly_evaluation_schedule(context: dg.ScheduleEvaluationContext):
         """Re-evaluate every (subject, image type) partition of every model each night."""
         night = context.scheduled_execution_time.strftime("%Y-%m-%d")
@@ -39,7 +43,7 @@ def nightly_schedule(job: dg.UnresolvedAssetJobDefinition) -> dg.ScheduleDefinit
                 run_key=f"{night}:{image_type.key}",
                 partition_key=image_type.key,
                 tags={"scigen/subject": image_type.subject, "scigen/image_type": image_type.label,
-                      "scigen/trigger": "nightly"},
+                      "scigen/partition": image_type.key, "scigen/trigger": "nightly"},
             )
 
     return nightly_evaluation_schedule

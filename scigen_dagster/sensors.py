@@ -13,7 +13,10 @@ from scigen_dagster.resources.corpus import CorpusResource
 
 
 def corpus_files_sensor(job: dg.UnresolvedAssetJobDefinition) -> dg.SensorDefinition:
-    @dg.sensor(job=job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.STOPPED)
+    @dg.sensor(job=job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.STOPPED,
+               description=("Watches the files of the configured corpus sources (SCIGEN_SOURCES) and requests "
+                            "one run over every partition when one is added or changed; fingerprints make that "
+                            "run recompute only what the new rows touch. Off until turned on."))
     def corpus_files_changed(context: dg.SensorEvaluationContext, corpus_sources: CorpusResource):
         """Rebuild when a corpus file of a configured source is added or changed."""
         files = source_files(corpus_sources.config())

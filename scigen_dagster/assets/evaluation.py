@@ -7,12 +7,12 @@ import pandas as pd
 
 from scigen_dagster import taxonomy
 from scigen_dagster.assets import keys
-from scigen_dagster.assets.metadata import counts_md, partitions_md, preview
+from scigen_dagster.assets.metadata import counts_md, per_partition_result, preview, usage_text
 from scigen_dagster.assets.partitions import image_type_partitions, partition_keys
 from scigen_dagster.assets.steps import run_step
 from scigen_dagster.evaluation import fid, image_metrics, inverse, judge
 from scigen_dagster.registry import ModelSpec
-from scigen_dagster.reporting.formatting import or_not_measured
+from scigen_dagster.reporting.formatting import NOT_MEASURED, or_not_measured
 from scigen_dagster.resources.llm import usage_between
 
 
@@ -23,7 +23,7 @@ def _evaluation_asset(spec: ModelSpec, family: str, description: str):
         deps=[keys.ITEMS, keys.model_key(keys.IMAGES, spec.name)],
         partitions_def=image_type_partitions,
         backfill_policy=dg.BackfillPolicy.single_run(),
-        group_name="evaluation",
+        group_name=keys.model_group(spec.name),
         kinds={"python"},
         owners=keys.OWNERS,
         required_resource_keys={"storage", "ocr", "llm"},
@@ -63,6 +63,7 @@ def _evaluate(context, spec: ModelSpec, family: str, stage, role: str, config) -
         config=config(llm, ocr),
         progress_from=images_table,
         before_compute=prefetch,
+        meter=llm.usage,
     )
     return step, usage_between(before, llm.usage())
 
@@ -79,19 +80,23 @@ def judge_asset(spec: ModelSpec) -> dg.AssetsDefinition:
         llm = context.resources.llm
         step, usage = _evaluate(context, spec, keys.JUDGE, judge.judge_table, "judge",
                                 lambda llm, ocr: judge.judge_settings(llm))
+        def metadata_of(key: str, frame: pd.DataFrame) -> dict:
+            if frame.empty:
+                return {"means": f"{NOT_MEASURED}: no figure of this model in this partition"}
+            means = {d: (None if frame[d].isna().all() else round(float(frame[d].mean()), 3))
+                     for d in judge.JUDGE_DIMENSIONS}
+            return {
+                "judge": judge.OFFLINE_JUDGE if llm.is_offline("judge") else llm.model_id("judge"),
+                "means": dg.MetadataValue.json({d: or_not_measured(m) for d, m in means.items()}),
+                "judge_status": counts_md(frame["judge_status"], "judge_status"),
+                "failure_rate": float((frame["judge_status"] != "ok").mean()),
+                "preview": preview(frame, ["problem_id", *judge.JUDGE_DIMENSIONS[:3], "label_recall"]),
+            }
+
         frame = step.frame
-        means = {d: (None if frame[d].isna().all() else round(float(frame[d].mean()), 3))
-                 for d in judge.JUDGE_DIMENSIONS}
-        return dg.MaterializeResult(metadata={
-            "dagster/row_count": len(frame),
-            "judge": judge.OFFLINE_JUDGE if llm.is_offline("judge") else llm.model_id("judge"),
-            "means": dg.MetadataValue.json({d: or_not_measured(m) for d, m in means.items()}),
-            "judge_status": counts_md(frame["judge_status"], "judge_status"),
-            "failure_rate": float((frame["judge_status"] != "ok").mean()) if len(frame) else 0.0,
-            "llm_usage": dg.MetadataValue.json(usage),
-            "reused_partitions": step.reused,
-            "preview": preview(frame, ["problem_id", *judge.JUDGE_DIMENSIONS[:3], "label_recall"]),
-        })
+        return per_partition_result(context, step, metadata_of, (
+            f"{keys.model_table(keys.JUDGE, spec.name)}: {len(frame)} rows over {len(step.outcomes)} partitions, "
+            f"{step.reused} reused; {usage_text(usage)}"))
 
     return _judge
 
@@ -106,20 +111,25 @@ def iv_asset(spec: ModelSpec) -> dg.AssetsDefinition:
     )
     def _iv(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         step, usage = _evaluate(context, spec, keys.IV, inverse.iv_table, "answerer", inverse.answerer_settings)
+        def metadata_of(key: str, frame: pd.DataFrame) -> dict:
+            if frame.empty:
+                return {"R_inv": f"{NOT_MEASURED}: no quiz of this model in this partition"}
+            return {
+                "images": len(inverse.per_image_faithfulness(frame)),
+                "R_inv": or_not_measured(inverse.r_inv(frame)),
+                "R_inv_excluding_failed_images (original rule)":
+                    or_not_measured(inverse.r_inv(frame, exclude_failed=True)),
+                "question_accuracy": float(frame["correct"].mean()),
+                "abstained": int(frame["abstained"].sum()),
+                "blind_question_accuracy": or_not_measured(inverse.blind_accuracy(frame)),
+                "R_inv_image_dependent_quizzes": or_not_measured(inverse.r_inv(inverse.image_dependent(frame))),
+            }
+
         frame = step.frame
-        return dg.MaterializeResult(metadata={
-            "dagster/row_count": len(frame),
-            "images": len(inverse.per_image_faithfulness(frame)),
-            "R_inv": or_not_measured(inverse.r_inv(frame)),
-            "R_inv_excluding_failed_images (original rule)": or_not_measured(inverse.r_inv(frame, exclude_failed=True)),
-            "question_accuracy": float(frame["correct"].mean()) if len(frame) else or_not_measured(None),
-            "abstained": int(frame["abstained"].sum()),
-            "blind_question_accuracy": or_not_measured(inverse.blind_accuracy(frame)),
-            "R_inv_image_dependent_quizzes": or_not_measured(inverse.r_inv(inverse.image_dependent(frame))),
-            "llm_usage": dg.MetadataValue.json(usage),
-            "partitions": partitions_md(step.outcomes, lambda f: {"R_inv": inverse.r_inv(f)}),
-            "reused_partitions": step.reused,
-        })
+        r = inverse.r_inv(frame) if len(frame) else None
+        return per_partition_result(context, step, metadata_of, (
+            f"{keys.model_table(keys.IV, spec.name)}: {len(frame)} quizzes over {len(step.outcomes)} partitions, "
+            f"R_inv {'n/m' if r is None else f'{r:.3f}'} overall, {step.reused} reused; {usage_text(usage)}"))
 
     return _iv
 
@@ -130,7 +140,7 @@ def reference_asset(spec: ModelSpec) -> dg.AssetsDefinition:
     @dg.asset(
         key=keys.model_key(keys.REFERENCE, spec.name),
         deps=[keys.ITEMS, keys.model_key(keys.IMAGES, spec.name)],
-        group_name="evaluation",
+        group_name=keys.model_group(spec.name),
         kinds={"python"},
         owners=keys.OWNERS,
         required_resource_keys={"storage"},

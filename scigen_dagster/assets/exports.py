@@ -61,8 +61,10 @@ def finetune_asset(specs: list[ModelSpec]) -> dg.AssetsDefinition:
         exports, choice = writer.write_exports(
             storage, exported, selections, candidates, tables, storage.read_table(keys.LEADERBOARD),
             config.model_dump(), {p: prompts.load(p).sha256 for p in prompts.names()})
-        table = pd.DataFrame([{"export": n, "rows": e["rows"], "subsets": ", ".join(str(s["rows"]) for s in e["subsets"]),
-                               "verl": e["files"]["verl"]["path"], "hf": e["files"]["hf"]["path"]}
+        table = pd.DataFrame([{"export": n, "rows": e["rows"],
+                               "subsets": ", ".join(str(s["rows"]) for s in e["subsets"]) or "-",
+                               "verl": e["files"].get("verl", {}).get("path", "none (nothing verified)"),
+                               "hf": e["files"].get("hf", {}).get("path", "none (nothing verified)")}
                               for n, e in exports.items()])
         return dg.MaterializeResult(metadata={
             "dagster/row_count": int(table["rows"].sum()) if len(table) else 0,

@@ -3,16 +3,17 @@ image type. What differs between models is their kind (``registry.kinds``); the 
 built by :func:`scigen_dagster.generation.figures.figure_table`."""
 
 import dagster as dg
+import pandas as pd
 
 from scigen_dagster import prompts
 from scigen_dagster.assets import keys
-from scigen_dagster.assets.metadata import counts_md, partitions_md, preview, thumbnails_md
+from scigen_dagster.assets.metadata import counts_md, per_partition_result, preview, thumbnails_md
 from scigen_dagster.assets.partitions import image_type_partitions, partition_keys
 from scigen_dagster.assets.steps import run_step
 from scigen_dagster.generation.figures import figure_table
 from scigen_dagster.generation.imgcoder import OFFLINE_PLANNER
 from scigen_dagster.registry import ModelSpec
-from scigen_dagster.reporting.formatting import or_not_measured
+from scigen_dagster.reporting.formatting import NOT_MEASURED
 
 
 def image_asset(spec: ModelSpec) -> dg.AssetsDefinition:
@@ -24,14 +25,14 @@ def image_asset(spec: ModelSpec) -> dg.AssetsDefinition:
         deps=[keys.ITEMS],
         partitions_def=image_type_partitions,
         backfill_policy=dg.BackfillPolicy.single_run(),
-        group_name="generation",
+        group_name=keys.model_group(spec.name),
         kinds=set(kind.dagster_kinds),
         owners=keys.OWNERS,
         required_resource_keys={"storage", "ocr", *kind.resource_keys(spec).values()},
         pool=kind.pool,
         description=(f"Figures of {spec.label}: one row per problem with status (ok / failed, with the reason), "
                      f"the content hash and path of the PNG, and {kind.figures}."),
-        metadata={"model": spec.model_dump()},
+        metadata={"model": kind.settings(spec)},
     )
     def _images(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         storage = context.resources.storage
@@ -45,26 +46,40 @@ def image_asset(spec: ModelSpec) -> dg.AssetsDefinition:
                      **kind.arguments(spec, context.resources)},
             config=[spec.config_for_fingerprint(), planner_prompt],
             progress_from=keys.ITEMS,
+            meter=context.resources.llm.usage if "llm" in kind.resource_keys(spec).values() else None,
         )
+        def metadata_of(key: str, frame: pd.DataFrame) -> dict:
+            ok = frame["status"] == "ok"
+            if frame.empty:  # e.g. the real figures of a partition whose items ship none
+                why = "no figure of this model in this partition" + (
+                    " (no item here ships a real figure)" if kind.is_ceiling else " (no items)")
+                return {"success_rate": f"{NOT_MEASURED}: {why}", "thumbnails": dg.MetadataValue.md(f"_{why}_")}
+            items = storage.read_table(keys.ITEMS, key).set_index("problem_id")
+            shown = frame.assign(question=frame["problem_id"].map(items["question"]).fillna("").str[:60])
+            metadata = {
+                "ok": int(ok.sum()),
+                "failed": int((~ok).sum()),
+                "success_rate": float(ok.mean()),
+                "failures_by_reason": counts_md(frame.loc[~ok, "reason"].str.split(":").str[0], "reason"),
+                "answer_leaks": int(frame["answer_leak"].fillna(False).sum()),
+                "thumbnails": thumbnails_md(storage, frame),
+                "preview": preview(shown, ["problem_id", "question", "status", "attempts", "reason"]),
+                "figures": dg.MetadataValue.path(storage.path("images/")),
+            }
+            if kind.writes_code:
+                metadata["first_try_success_rate"] = float((ok & (frame["attempts"] == 1)).mean())
+                metadata["repairs"] = int((frame["attempts"] > 1).sum())
+                metadata["mean_render_seconds"] = float(frame["render_seconds"].mean())
+            return metadata
+
         frame = step.frame
-        ok = frame["status"] == "ok"
-        metadata = {
-            "dagster/row_count": len(frame),
-            "ok": int(ok.sum()),
-            "failed": int((frame["status"] == "failed").sum()),
-            "success_rate": float(ok.mean()) if len(frame) else or_not_measured(None),
-            "failures_by_reason": counts_md(frame.loc[~ok, "reason"].str.split(":").str[0], "reason"),
-            "partitions": partitions_md(step.outcomes, lambda f: {"ok": int((f["status"] == "ok").sum())}),
-            "reused_partitions": step.reused,
-            "answer_leaks": int(frame["answer_leak"].fillna(False).sum()),
-            "sample_images": dg.MetadataValue.json([storage.path(p) for p in frame.loc[ok, "image_path"].head(6)]),
-            "thumbnails": thumbnails_md(storage, frame),
-            "preview": preview(frame, ["problem_id", "status", "attempts", "reason", "image_path"]),
-        }
-        if kind.writes_code and len(frame):
-            metadata["first_try_success_rate"] = float((ok & (frame["attempts"] == 1)).mean())
-            metadata["repairs"] = int((frame["attempts"] > 1).sum())
-            metadata["mean_render_seconds"] = float(frame["render_seconds"].mean())
-        return dg.MaterializeResult(metadata=metadata)
+        ok = int((frame["status"] == "ok").sum()) if len(frame) else 0
+        shortened = int(frame["note"].fillna("").str.contains("prompt shortened").sum()) if len(frame) else 0
+        if shortened:  # once per run, not once per batch
+            context.log.warning(f"{name}: {shortened} prompts were longer than the text encoder takes and were "
+                                "shortened (asking sentences dropped first, given values kept); see each row's note")
+        return per_partition_result(context, step, metadata_of, (
+            f"{name}: {len(frame)} figures over {len(step.outcomes)} partitions, {ok} rendered, "
+            f"{step.reused} partitions reused"))
 
     return _images

@@ -12,7 +12,7 @@ ITEMS = "benchmark_items"
 LEADERBOARD = "leaderboard"
 FINETUNE = "finetune_datasets"
 
-# Per-model families: one asset per registry model, e.g. images/imgcoder_rules.
+# Per-model families: one asset per registry model and family, e.g. imgcoder_rules_images.
 IMAGES = "images"
 JUDGE = "judge_scores"
 IV = "iv_results"
@@ -23,11 +23,19 @@ PER_ITEM = (IMAGES, JUDGE, IV)  # the per-partition tables of every model
 
 
 def model_table(family: str, model: str) -> str:
-    """The stored table (and asset path) of one model's family, e.g. ``images/tiny_sd``."""
+    """The stored table of one model's family, e.g. ``images/tiny_sd`` (under ``tables/``)."""
     return f"{family}/{model}"
 
 
 def model_key(family: str, model: str) -> dg.AssetKey:
-    return dg.AssetKey([family, model])
+    """One name that reads on its own in the lineage graph (which shows a key's last part):
+    ``imgcoder_rules_images``, ``tiny_sd_judge_scores``."""
+    return dg.AssetKey(f"{model}_{family}")
+
+
+def model_group(model: str) -> str:
+    """Each model's chain (images, judge scores, inverse validation, reference metrics) in
+    one group, so the graph shows the models side by side."""
+    return f"model_{model}"
 
 OWNERS = ["team:scigen"]  # every asset's owner in the UI

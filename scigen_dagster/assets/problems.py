@@ -10,7 +10,7 @@ import pandas as pd
 
 from scigen_dagster import prompts, taxonomy
 from scigen_dagster.assets import keys
-from scigen_dagster.assets.metadata import counts_md, partitions_md, preview
+from scigen_dagster.assets.metadata import counts_md, per_partition_result, preview, usage_text
 from scigen_dagster.assets.partitions import image_type_partitions, partition_keys
 from scigen_dagster.assets.steps import run_step
 from scigen_dagster.fingerprints import code_fingerprint, fingerprint, sha256_bytes
@@ -167,16 +167,19 @@ def benchmark_items(context: dg.AssetExecutionContext, storage: StorageResource,
                     inputs=lambda _: [(keys.CORPUS, None), (keys.LABELS, None)],
                     arguments=lambda key: {"corpus_df": load(keys.CORPUS), "labels": load(keys.LABELS), "key": key},
                     engines={"llm": llm},
-                    config=[llm.model_id("quiz_writer"), prompts.load("write_quizzes").sha256])
-    outcomes, all_rows = step.outcomes, step.frame
-    return dg.MaterializeResult(
-        metadata={
-            "dagster/row_count": len(all_rows),
-            "partitions": partitions_md(outcomes, lambda f: {"quizzes": int(f["quizzes_json"].map(lambda s: len(json.loads(s))).sum())}),
-            "quiz_source": counts_md(all_rows["quiz_source"], "quiz_source"),
-            "items_without_quizzes": int(all_rows["quiz_source"].str.startswith("none").sum()),
-            "llm_usage": dg.MetadataValue.json(usage_between(before, llm.usage())),
-            "reused_partitions": step.reused,
-            "preview": preview(all_rows, ["problem_id", "image_type", "question"]),
-        },
-    )
+                    config=[llm.model_id("quiz_writer"), prompts.load("write_quizzes").sha256], meter=llm.usage)
+
+    def metadata_of(key: str, frame: pd.DataFrame) -> dict:
+        quizzes = frame["quizzes_json"].map(lambda q: len(json.loads(q)))
+        shown = frame.assign(question=frame["question"].str[:80])
+        return {
+            "quizzes": int(quizzes.sum()),
+            "quiz_source": counts_md(frame["quiz_source"], "quiz_source"),
+            "items_without_quizzes": int(frame["quiz_source"].str.startswith("none").sum()),
+            "preview": preview(shown, ["problem_id", "image_type", "question"]),
+        }
+
+    usage = usage_between(before, llm.usage())
+    return per_partition_result(context, step, metadata_of, (
+        f"{keys.ITEMS}: {len(step.frame)} items over {len(step.outcomes)} partitions, {step.reused} reused; "
+        f"{usage_text(usage)}"))

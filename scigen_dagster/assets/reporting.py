@@ -12,6 +12,10 @@ from scigen_dagster.reporting.formatting import data_url
 from scigen_dagster.reporting.leaderboard import format_overall, leaderboard_frame, pivot
 from scigen_dagster.reporting.plots import PLOT_CAPTIONS
 
+# The overall table as it fits a metadata dialog; every metric is in the HTML report.
+OVERALL_COLUMNS = ["display_name", "images", "image_success", "R_inv", "question_acc", "Correctness_Fidelity",
+                   "Readability_Occlusion"]
+
 
 def leaderboard_asset(specs: list[ModelSpec]) -> dg.AssetsDefinition:
     compared = [s for s in specs if s.model_kind.has_reference_metrics]
@@ -61,10 +65,15 @@ def leaderboard_asset(specs: list[ModelSpec]) -> dg.AssetsDefinition:
             data_version=dg.DataVersion(step.data_version),
             metadata={
                 "dagster/row_count": len(board),
-                "overall": dg.MetadataValue.md(format_overall(overall).to_markdown(index=False, disable_numparse=True)),
+                "overall": dg.MetadataValue.md(
+                    format_overall(overall)[OVERALL_COLUMNS].to_markdown(index=False, disable_numparse=True)),
+                "all_metrics": dg.MetadataValue.path(storage.path(report.REPORT_HTML)),
                 "by_subject": dg.MetadataValue.md(pivot(board, "subject").to_markdown()),
                 **{f"plot_{name}": dg.MetadataValue.md(f"![{PLOT_CAPTIONS.get(name, name)}]({data_url(png)})")
-                   for name, png in plots.items() if name != "r_inv_heatmap"},
+                   for name, png in plots.items()},
+                **({} if "spectra" in plots else {"plot_spectra": (
+                    "not drawn: no model has figures paired with real reference figures "
+                    "(SeePhys-style items) in this corpus")}),
                 "html_report": dg.MetadataValue.path(storage.path(report.REPORT_HTML)),
                 "plots_and_thumbnails": dg.MetadataValue.path(storage.path(report.REPORT_DIR)),
                 "report": dg.MetadataValue.path(storage.path(report.REPORT_MD)),

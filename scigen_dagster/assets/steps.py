@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from scigen_dagster.fingerprints import code_fingerprint, fingerprint, module_of
+from scigen_dagster.resources.llm import usage_between
 
 # Arguments of these packages are I/O, not logic: storage moves bytes, and model access
 # is identified by model ids and prompt hashes, which go into each step's configuration.
@@ -29,6 +30,7 @@ class PartitionOutcome:
     reused: bool
     data_version: str
     seconds: float
+    usage: dict | None = None  # the model calls this partition made (when the step is metered)
 
 
 @dataclass
@@ -91,6 +93,7 @@ def run_step(
     config: Any = None,
     progress_from: str | None = None,
     before_compute: Callable[[list[str | None]], None] | None = None,
+    meter: Callable[[], dict] | None = None,
 ) -> StepOutcome:
     """Build or reuse ``asset``'s table for each key (a partition, or None).
 
@@ -98,6 +101,7 @@ def run_step(
     stored tables it reads, whose content hashes enter the fingerprint with ``config``
     and the stage's code. ``before_compute`` gets the keys that will be recomputed (to
     prefetch their work in parallel). Progress is logged in items of ``progress_from``.
+    ``meter`` (a ledger reading such as ``llm.usage``) gives each partition its own usage.
     """
     engines = dict(engines or {})
     fps = {key: table_fingerprint(stage, engines, [storage.table_sha(a, p) for a, p in inputs(key)], config, key)
@@ -110,7 +114,11 @@ def run_step(
         progress = Progress(context.log, asset, {k: storage.table_rows(progress_from, k) for k in keys})
     step = StepOutcome()
     for key in keys:
+        before = meter() if meter else None
         outcome = build_or_reuse(storage, asset, key, fps[key], lambda key=key: stage(**arguments(key), **engines))
+        if meter:
+            after = meter()
+            outcome.usage = usage_between(before, after)
         step.outcomes.append(outcome)
         if progress is not None:
             progress.update(outcome)

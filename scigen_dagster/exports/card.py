@@ -7,11 +7,26 @@ import json
 from scigen_dagster import taxonomy
 from scigen_dagster.reporting.formatting import format_value
 
+LICENSE = "apache-2.0"
+
+
+def front_matter(manifest: dict) -> list[str]:
+    """The Hub's dataset-card header: one config per set in HF format (the VeRL files have
+    another schema and stay out of the configs), the license and the task."""
+    lines = ["---", f"license: {LICENSE}", "task_categories:", "- visual-question-answering",
+             "- image-to-text", "configs:"]
+    for name, e in manifest["exports"].items():
+        if e["files"]:
+            lines += [f"- config_name: {name}", "  data_files:", "  - split: train", f"    path: {e['files']['hf']['path']}"]
+    if lines[-1] == "configs:":
+        lines[-1] = "configs: []"
+    return lines + ["---", ""]
+
 
 def dataset_card(manifest: dict) -> str:
     """The README.md of the exports: what is inside, how it was made, how to load it."""
     m = manifest
-    lines = [
+    lines = front_matter(m) + [
         "# SciGen verified figures: fine-tuning exports", "",
         "Scientific problems paired with figures that passed this pipeline's checks: the figure rendered, "
         "every inverse-validation quiz was answered right from the figure alone"
@@ -24,6 +39,9 @@ def dataset_card(manifest: dict) -> str:
     ]
     for name, e in m["exports"].items():
         subsets = ", ".join(str(s["rows"]) for s in e["subsets"]) or "-"
+        if not e["files"]:
+            lines.append(f"| {name} | {', '.join(e['source_models']) or name} | 0 | no file (nothing verified) | - | - |")
+            continue
         lines.append(f"| {name} | {', '.join(e['source_models'])} | {e['rows']} | `{e['files']['verl']['path']}` "
                      f"| `{e['files']['hf']['path']}` | {subsets} |")
     lines += [

@@ -28,6 +28,18 @@ def verl_rows(chosen: pd.DataFrame, storage, data_source: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["data_source", "prompt", "images", "ability", "reward_model", "extra_info"])
 
 
+_STRING = {"dtype": "string", "_type": "Value"}
+# How `datasets` should read the HF file's columns: the image decodes as an Image.
+HF_FEATURES = {"problem_id": _STRING, "image": {"_type": "Image"}, "question": _STRING, "answer": _STRING,
+               "subject": _STRING, "image_type": _STRING, "model": _STRING,
+               "elements": {"feature": _STRING, "_type": "List"}}
+
+
+def hf_schema_metadata() -> dict[bytes, bytes]:
+    """The Parquet schema entry `datasets` reads its features from."""
+    return {b"huggingface": json.dumps({"info": {"features": HF_FEATURES}}).encode()}
+
+
 def hf_rows(chosen: pd.DataFrame, storage) -> pd.DataFrame:
     """Columns that `datasets` reads as (Image, string...) features."""
     rows = [{

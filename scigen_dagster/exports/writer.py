@@ -30,20 +30,20 @@ def export_set(storage, name: str, chosen: pd.DataFrame, settings: Mapping[str, 
             storage.exists(f"{EXPORTS_DIR}/{f['path']}") for f in [*previous["files"].values(), *previous["subsets"]]):
         return previous
     storage.remove(f"{EXPORTS_DIR}/{name}")  # subsets of sizes no longer chosen must not linger
+    if chosen.empty:  # nothing verified: listed in the card, no empty file to trip a loader
+        return {"fingerprint": fp, "rows": 0, "files": {}, "subsets": [], "per_type": {}, "source_models": []}
     ordered = scaling.scaling_order(chosen, settings["subset_seed"])
     verl = formats.verl_rows(ordered, storage, settings["data_source"])
     hf = formats.hf_rows(ordered, storage)
     files = {}
-    for fmt, frame in (("verl", verl), ("hf", hf)):
-        _, sha = storage.write_table(f"exports/{name}/{fmt}", frame)
+    for fmt, frame, meta in (("verl", verl, None), ("hf", hf, formats.hf_schema_metadata())):
+        _, sha = storage.write_table(f"exports/{name}/{fmt}", frame, schema_metadata=meta)
         files[fmt] = {"path": f"{name}/{fmt}.parquet", "sha256": sha}
-    subsets = []
+    subsets = []  # the proper nested prefixes (the full set is the VeRL file itself)
     sizes = scaling.log_spaced_sizes(len(ordered), settings["subset_count"], settings["subset_min"])
-    for size in sizes[:-1] if sizes else []:  # the largest is the full file
+    for size in sizes[:-1]:
         _, sha = storage.write_table(f"exports/{name}/subsets/verl_n{size}", verl.iloc[:size].reset_index(drop=True))
         subsets.append({"rows": size, "path": f"{name}/subsets/verl_n{size}.parquet", "sha256": sha})
-    if sizes:
-        subsets.append({"rows": sizes[-1], "path": files["verl"]["path"], "sha256": files["verl"]["sha256"]})
     return {"fingerprint": fp, "rows": len(ordered), "files": files, "subsets": subsets,
             "per_type": {k: int(v) for k, v in ordered["image_type"].value_counts().items()} if len(ordered) else {},
             "source_models": sorted(ordered["model"].unique().tolist()) if len(ordered) else []}

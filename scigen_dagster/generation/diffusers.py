@@ -38,6 +38,7 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+import re
 import threading
 import time
 import types
@@ -66,6 +67,46 @@ class GeneratedImage:
     seed: int
     batch_size_used: int
     note: str = ""
+    prompt: str = ""  # the text the text encoder was given (after fit_prompt)
+
+
+# Sentences that ask for the answer: the first to go when a prompt is too long (a figure
+# must not show the answer anyway). Given values and named entities are kept longest.
+_ASKING = re.compile(r"^\s*(find|calculate|compute|determine|what|which|how|why|show|prove|explain|state|"
+                     r"name|give|identify|estimate|predict|deduce|evaluate|sketch and find)\b", re.I)
+_SENTENCE = re.compile(r"(?<=[.!?;])\s+")
+
+
+def shorten_prompt(text: str, tokens, limit: int) -> tuple[str, str]:
+    """``text`` cut to at most ``limit`` tokens (``tokens(text)`` counts them) by a stated
+    rule: drop the sentences that ask for the answer, then keep, in their order, the
+    sentences with numbers first and the others as room allows, then cut at a word.
+    Returns the text and a note saying what was dropped ("" when nothing was)."""
+    if tokens(text) <= limit:
+        return text, ""
+    sentences = [s for s in _SENTENCE.split(text.strip()) if s]
+    kept = [s for s in sentences if not _ASKING.match(s)] or sentences[:1]
+    overhead = tokens("")  # start/end markers, counted once per prompt
+    cost = [tokens(s) - overhead for s in kept]  # word-level tokenizers: sentence counts add up
+    chosen: list[int] = []
+    for wanted in (True, False):  # sentences with given values first
+        for i, sentence in enumerate(kept):
+            if (any(c.isdigit() for c in sentence) == wanted and i not in chosen
+                    and overhead + sum(cost[j] for j in chosen) + cost[i] <= limit):
+                chosen.append(i)
+    short = " ".join(kept[j] for j in sorted(chosen))
+    while chosen and tokens(short) > limit:  # the sum was optimistic: drop the last kept sentence
+        chosen.remove(max(chosen))
+        short = " ".join(kept[j] for j in sorted(chosen))
+    if not chosen:  # not even one sentence fits: cut the first at a word boundary
+        words = kept[0].split()
+        lo, hi = 0, len(words)
+        while lo < hi:  # the longest prefix of words that fits
+            mid = (lo + hi + 1) // 2
+            lo, hi = (mid, hi) if tokens(" ".join(words[:mid])) <= limit else (lo, mid - 1)
+        short = " ".join(words[:lo])
+    dropped = len(sentences) - max(len(chosen), 1)
+    return short, f"prompt shortened to the text encoder's limit ({dropped} of {len(sentences)} sentences dropped)"
 
 
 def seed_for(problem_id: str, base_seed: int = 0) -> int:
@@ -354,6 +395,16 @@ class DiffusionGenerator:
             raise ValueError("prompt_template must contain '{question}'")
         return self.prompt_template.replace("{question}", question)
 
+    @staticmethod
+    def fit_prompt(pipe: Any, text: str) -> tuple[str, str]:
+        """``text`` within the pipeline's text-encoder limit (CLIP: 77 tokens), shortened by
+        ``shorten_prompt``'s rule instead of the tokenizer silently cutting the end."""
+        tokenizer = getattr(pipe, "tokenizer", None)
+        limit = getattr(tokenizer, "model_max_length", None)
+        if tokenizer is None or not limit or limit > 100_000:
+            return text, ""
+        return shorten_prompt(text, lambda t: len(tokenizer(t).input_ids), limit)
+
     def generate(self, prompts: list[str], seeds: list[int]) -> list[GeneratedImage]:
         """One image per (prompt, seed), in order.  Batched by ``batch_size``; halves on OOM."""
         import torch
@@ -365,6 +416,8 @@ class DiffusionGenerator:
             return []
         texts = [self.format_prompt(p) for p in prompts]
         entry = self._entry()
+        fitted = [self.fit_prompt(entry.pipe, t) for t in texts]
+        texts, shortened = [t for t, _ in fitted], [n for _, n in fitted]
         call_kwargs = {
             "num_inference_steps": int(self.steps),
             "guidance_scale": float(self.guidance_scale),
@@ -397,7 +450,9 @@ class DiffusionGenerator:
                     raise RuntimeError(f"pipeline returned {len(images)} images for {j - i} prompts")
                 note = "; ".join(notes)
                 for k, img in enumerate(images):
-                    out[i + k] = GeneratedImage(png=encode_png(img), seed=seeds[i + k], batch_size_used=j - i, note=note)
+                    out[i + k] = GeneratedImage(png=encode_png(img), seed=seeds[i + k], batch_size_used=j - i,
+                                                note="; ".join(n for n in (shortened[i + k], note) if n),
+                                                prompt=texts[i + k])
                 i = j
         return [o for o in out if o is not None]
 
@@ -431,5 +486,5 @@ def render_diffusers(items: pd.DataFrame, spec: ModelSpec, diffusion, storage) -
         sha, rel = storage.put_png(image.png)
         width, height = Image.open(io.BytesIO(image.png)).size
         row.update(status="ok", image_sha256=sha, image_path=rel, width=width, height=height,
-                   attempts=1, render_seconds=round(per_image, 4), note=image.note)
+                   attempts=1, render_seconds=round(per_image, 4), note=image.note, prompt=image.prompt or row["prompt"])
     return pd.DataFrame(rows, columns=IMAGE_COLUMNS)

@@ -64,7 +64,10 @@ class ModelSpec(BaseModel):
         return KINDS[self.kind]
 
     def config_for_fingerprint(self) -> dict[str, Any]:
-        return self.model_dump(exclude={"display_name", "enabled", "api_base", "api_key_env"})
+        """What decides this model's figures: its kind's fields (not how it is shown, nor
+        where its key is read from)."""
+        settings = self.model_kind.settings(self)
+        return {k: v for k, v in settings.items() if k not in {"display_name", "api_base", "api_key_env"}}
 
     def planner_settings(self):
         """Role settings of this model's planner; the key is read from the environment."""

@@ -33,6 +33,12 @@ class ModelKind:
     pool: str | None = None
     is_ceiling: bool = False
     writes_code: bool = False  # plans, scripts, repairs and render times in its table
+    fields: tuple[str, ...] = ()  # the registry fields that configure this kind
+
+    def settings(self, spec: ModelSpec) -> dict[str, Any]:
+        """The model's registry entry with only the fields of its kind (what the UI shows)."""
+        return {"name": spec.name, "kind": self.name, "display_name": spec.label,
+                **{f: getattr(spec, f) for f in self.fields}}
 
     def resource_keys(self, spec: ModelSpec) -> dict[str, str]:
         """``produce``'s arguments -> the resource keys they come from."""
@@ -104,10 +110,15 @@ class ReferenceKind(ModelKind):
 
 KINDS: Mapping[str, ModelKind] = {kind.name: kind for kind in (
     ImgCoderKind("imgcoder", render_imgcoder, frozenset({"python", "matplotlib"}),
-                 "the four-part plan, the code, attempts and execution log", writes_code=True),
+                 "the four-part plan, the code, attempts and execution log", writes_code=True,
+                 fields=("planner", "max_attempts", "api_base", "api_key_env", "temperature", "max_tokens",
+                         "concurrency")),
     DiffusersKind("diffusers", render_diffusers, frozenset({"pytorch", "diffusers"}),
-                  "the prompt and the seed", pool=GPU_POOL),
-    ImageApiKind("image_api", render_image_api, frozenset({"python", "api"}), "the prompt"),
+                  "the prompt and the seed", pool=GPU_POOL,
+                  fields=("model", "steps", "guidance_scale", "width", "height", "batch_size", "device", "dtype",
+                          "cpu_offload", "attention_slicing", "prompt_template", "seed")),
+    ImageApiKind("image_api", render_image_api, frozenset({"python", "api"}), "the prompt",
+                 fields=("model", "size", "prompt_template", "api_base", "api_key_env", "concurrency")),
     ReferenceKind("reference", copy_reference_figures, frozenset({"python"}),
                   "the benchmark's real reference figures, for the ceiling row", is_ceiling=True),
 )}

@@ -27,11 +27,13 @@ from scigen_dagster.fingerprints import sha256_bytes
 FINGERPRINT_KEY = b"scigen.fingerprint"
 
 
-def table_to_parquet_bytes(df: pd.DataFrame, fp: str | None = None) -> bytes:
+def table_to_parquet_bytes(df: pd.DataFrame, fp: str | None = None,
+                           schema_metadata: dict[bytes, bytes] | None = None) -> bytes:
     table = pa.Table.from_pandas(df, preserve_index=False)
-    if fp is not None:
-        meta = dict(table.schema.metadata or {})
-        meta[FINGERPRINT_KEY] = fp.encode()
+    if fp is not None or schema_metadata:
+        meta = dict(table.schema.metadata or {}) | dict(schema_metadata or {})
+        if fp is not None:
+            meta[FINGERPRINT_KEY] = fp.encode()
         table = table.replace_schema_metadata(meta)
     buf = io.BytesIO()
     # No statistics-dependent timestamps are written by pyarrow, so identical frames give
@@ -122,10 +124,12 @@ class StorageResource(dg.ConfigurableResource):
         return f"tables/{asset}/{partition}.parquet" if partition else f"tables/{asset}.parquet"
 
     def write_table(
-        self, asset: str, df: pd.DataFrame, partition: str | None = None, fp: str | None = None
+        self, asset: str, df: pd.DataFrame, partition: str | None = None, fp: str | None = None,
+        schema_metadata: dict[bytes, bytes] | None = None,
     ) -> tuple[str, str]:
-        """Write ``df``; returns (absolute path, sha256 of the file = its data version)."""
-        data = table_to_parquet_bytes(df, fp)
+        """Write ``df``; returns (absolute path, sha256 of the file = its data version).
+        ``schema_metadata`` goes into the Parquet schema (e.g. the features `datasets` reads)."""
+        data = table_to_parquet_bytes(df, fp, schema_metadata)
         return self.write_bytes(self.table_rel(asset, partition), data), sha256_bytes(data)
 
     def read_table(self, asset: str, partition: str | None = None) -> pd.DataFrame:

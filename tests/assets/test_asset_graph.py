@@ -21,12 +21,14 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from scigen_dagster.assets import keys
+from scigen_dagster.registry import load_registry
+
 SNAPSHOT = Path(__file__).resolve().parent / "snapshots" / "asset_graph.json"
 UPDATE_ENV = "SCIGEN_UPDATE_SNAPSHOT"
 # Settings that would change what build_definitions() builds: the snapshot is of the
 # packaged default registry ($SCIGEN_MODELS unset) with the default executor.
 BUILD_ENV = ("SCIGEN_MODELS", "SCIGEN_EXECUTOR", "SCIGEN_WORKERS")
-PER_ITEM_FAMILIES = ("images", "judge_scores", "iv_results")
 PARTITION_COUNT = 25
 
 
@@ -200,23 +202,28 @@ def test_graph_structure(defs):
     graph = defs.resolve_asset_graph()
     nodes = {_key(k): graph.get(k) for k in graph.get_all_asset_keys()}
 
-    per_item = ["benchmark_items"] + sorted(name for name in nodes if name.split("/")[0] in PER_ITEM_FAMILIES)
-    assert {name.split("/")[0] for name in per_item} == {"benchmark_items", *PER_ITEM_FAMILIES}, per_item
+    per_item = ["benchmark_items"] + sorted(
+        keys.model_key(family, spec.name).to_user_string() for spec in load_registry() for family in keys.PER_ITEM)
+    assert set(per_item) <= set(nodes), sorted(set(per_item) - set(nodes))
     expected = _partitions(nodes["benchmark_items"].partitions_def)
     assert isinstance(expected, list) and len(expected) == PARTITION_COUNT, expected
     assert len(set(expected)) == PARTITION_COUNT
     for name in per_item:
         assert _partitions(nodes[name].partitions_def) == expected, f"{name}: not the {PARTITION_COUNT} item partitions"
     # Every model's images are judged and inverse-validated, each from its own images.
-    models = {name.split("/", 1)[1] for name in per_item if name.startswith("images/")}
-    assert models, "no images/* assets"
-    for family in ("judge_scores", "iv_results"):
-        assert {name.split("/", 1)[1] for name in per_item if name.startswith(f"{family}/")} == models, family
-        for model in models:
-            deps = {_key(k) for k in nodes[f"{family}/{model}"].parent_keys}
-            assert {"benchmark_items", f"images/{model}"} <= deps, (family, model, deps)
+    for spec in load_registry():
+        images = keys.model_key(keys.IMAGES, spec.name).to_user_string()
+        for family in keys.EVALUATIONS:
+            deps = {_key(k) for k in nodes[keys.model_key(family, spec.name).to_user_string()].parent_keys}
+            assert {"benchmark_items", images} <= deps, (family, spec.name, deps)
 
     for name, node in nodes.items():
         assert node.group_name and node.group_name != "default", f"{name}: no group"
         assert node.kinds, f"{name}: no kinds"
         assert node.owners, f"{name}: no owners"
+
+
+def test_graph_node_names_read_on_their_own(defs):
+    """The lineage graph labels a node with the last part of its key: no two may share it."""
+    names = [k.path[-1] for k in defs.resolve_asset_graph().get_all_asset_keys()]
+    assert len(names) == len(set(names)), sorted(n for n in names if names.count(n) > 1)

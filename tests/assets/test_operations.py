@@ -16,7 +16,7 @@ def test_nightly_schedule_requests_every_partition_tagged_with_subject_and_type(
     schedule = defs.resolve_schedule_def("nightly_evaluation_schedule")
     job = defs.resolve_job_def("nightly_evaluation")
     selected = {k.to_user_string() for k in job.asset_layer.executable_asset_keys}
-    assert selected == {"judge_scores/imgcoder_rules", "iv_results/imgcoder_rules"}
+    assert selected == {"imgcoder_rules_judge_scores", "imgcoder_rules_iv_results"}
     context = dg.build_schedule_context(scheduled_execution_time=pd.Timestamp("2026-11-21 02:00", tz="UTC").to_pydatetime())
     requests = list(schedule(context))
     assert sorted(r.partition_key for r in requests) == sorted(taxonomy.PARTITION_KEYS)

@@ -87,10 +87,11 @@ def test_export_writes_verl_hf_and_nested_subsets(tmp_path):
         answer="42", subject="Math", elements_json="[]")
     out = export_set(storage, "m", chosen, FinetuneConfig(subset_count=4, subset_min=5).model_dump())
     assert out["rows"] == 42 and out["per_type"] == {A: 30, B: 12}
-    assert [s["rows"] for s in out["subsets"]] == scaling.log_spaced_sizes(42, 4, 5) == [5, 10, 21, 42]
+    assert scaling.log_spaced_sizes(42, 4, 5) == [5, 10, 21, 42]
+    assert [s["rows"] for s in out["subsets"]] == [5, 10, 21], "the proper subsets; 42 is the full file"
     full = pq.read_table(storage.path(f"tables/exports/{out['files']['verl']['path']}")).to_pylist()
     assert [r["extra_info"]["index"] for r in full] == list(range(42))
-    for subset in out["subsets"][:-1]:
+    for subset in out["subsets"]:
         rows = pq.read_table(storage.path(f"tables/exports/{subset['path']}")).to_pylist()
         assert rows == full[:subset["rows"]]  # nested: a prefix of the full set
     hf = pq.read_table(storage.path(f"tables/exports/{out['files']['hf']['path']}"))
@@ -153,8 +154,34 @@ def test_an_unchanged_export_is_not_rewritten_and_stale_subsets_go(tmp_path):
     stamp = full.stat().st_mtime_ns
     again = export_set(storage, "m", chosen, FinetuneConfig(subset_count=3, subset_min=5).model_dump(), previous=first)
     assert again == first and full.stat().st_mtime_ns == stamp
-    old_subsets = {s["path"] for s in first["subsets"][:-1]}
+    old_subsets = {s["path"] for s in first["subsets"]}
     changed = export_set(storage, "m", chosen, FinetuneConfig(subset_count=2, subset_min=7).model_dump(), previous=first)
-    assert [s["rows"] for s in changed["subsets"]] == [7, 40]
+    assert [s["rows"] for s in changed["subsets"]] == [7]
     for path in old_subsets - {s["path"] for s in changed["subsets"]}:
         assert not (tmp_path / "tables/exports" / path).exists(), path
+
+
+def test_hf_exports_load_with_datasets_and_images_decode(tmp_path):
+    """Held against the `datasets` library itself: the HF file's images come back as images."""
+    import datasets  # a dev dependency: imported here, it is slow to import
+    storage = StorageResource(root=str(tmp_path))
+    out = export_set(storage, "m", _stored_chosen(storage, {A: 5, B: 3}), FinetuneConfig().model_dump())
+    path = storage.path(f"tables/exports/{out['files']['hf']['path']}")
+    ds = datasets.load_dataset("parquet", data_files=path, split="train", cache_dir=str(tmp_path / "hf-cache"))
+    assert len(ds) == 8 and ds.features["image"].__class__.__name__ == "Image"
+    first = ds[0]["image"]
+    assert hasattr(first, "size") and first.size[0] > 0, "an image, not a {bytes, path} dict"
+    assert ds[0]["elements"] == [] and isinstance(ds[0]["question"], str)
+
+
+def test_a_model_with_nothing_verified_gets_no_empty_file(tmp_path):
+    storage = StorageResource(root=str(tmp_path))
+    out = export_set(storage, "empty", _stored_chosen(storage, {A: 1}).iloc[0:0], FinetuneConfig().model_dump())
+    assert out["rows"] == 0 and out["files"] == {} and out["subsets"] == []
+    assert not (tmp_path / "tables/exports/empty").exists()
+    manifest = {"created_at": "x", "code": {"package": "p", "git_commit": "c", "source_sha256": "s"},
+                "thresholds": FinetuneConfig().model_dump(), "models": {}, "judge": [], "answerer": [],
+                "prompts": {}, "hybrid": [], "exports": {"empty": out}}
+    card = dataset_card(manifest)
+    assert card.startswith("---\nlicense: apache-2.0") and "configs: []" in card
+    assert "| empty | empty | 0 | no file (nothing verified)" in card

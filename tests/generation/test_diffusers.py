@@ -17,6 +17,7 @@ from scigen_dagster.generation.diffusers import (  # noqa: E402
     GeneratedImage,
     load_count,
     seed_for,
+    shorten_prompt,
 )
 from scigen_dagster.registry.kinds import GPU_POOL  # noqa: E402
 from scigen_dagster.resources.diffusion import DiffusionResource  # noqa: E402
@@ -213,3 +214,24 @@ def test_usable_as_dagster_resource(cache_dir):
 
     result = dg.materialize([figure], resources={"diffusion": DiffusionResource(model=TINY_MODEL_ID, cache_dir=cache_dir, device="cpu", steps=4)})
     assert result.success
+
+
+def test_a_long_prompt_is_shortened_by_the_stated_rule_keeping_given_values():
+    text = ("A block of mass m = 2.0 kg rests on a 30 degree incline. The incline is rough. "
+            "A rope pulls it with F = 15 N. Find the acceleration of the block and the normal force.")
+    short, note = shorten_prompt(text, lambda t: len(t.split()), 24)
+    assert "Find the acceleration" not in short, "the asking sentence goes first"
+    assert "m = 2.0 kg" in short and "F = 15 N" in short, "sentences with given values are kept"
+    assert "rough" not in short, "a sentence without values goes when there is no room"
+    assert len(short.split()) <= 24 and "2 of 4 sentences dropped" in note
+    assert shorten_prompt("short enough", lambda t: 2, 77) == ("short enough", "")
+
+
+def test_the_real_clip_tokenizer_gets_prompts_within_its_limit(cache_dir):
+    gen = _res(cache_dir)
+    tokenizer = gen.pipeline().tokenizer
+    question = " ".join(f"Resistor R{i} = {i}0 ohm is in series." for i in range(1, 40)) + " Find the current."
+    assert len(tokenizer(question).input_ids) > tokenizer.model_max_length
+    image = gen.generate([question], [seed_for("long")])[0]
+    assert len(tokenizer(image.prompt).input_ids) <= tokenizer.model_max_length
+    assert "prompt shortened" in image.note and "R1 = 10 ohm" in image.prompt

@@ -6,6 +6,7 @@ import json
 import dagster as dg
 import pytest
 
+from scigen_dagster.assets import keys
 from scigen_dagster.definitions import build_definitions
 from scigen_dagster.devtools.openai_stub import OpenAIStub, StubConfig
 from scigen_dagster.evaluation.judge import JUDGE_DIMENSIONS
@@ -97,7 +98,7 @@ def test_the_key_appears_in_no_table_cache_or_event(run):
 
 def _usage(result, family):
     for event in result.get_asset_materialization_events():
-        if event.asset_key == dg.AssetKey([family, "imgcoder_rules"]):
+        if event.asset_key == keys.model_key(family, "imgcoder_rules"):
             return event.materialization.metadata["llm_usage"].value
     raise AssertionError(f"no materialization of {family}")
 

@@ -195,7 +195,7 @@ def test_partitions_run_on_dask_workers_with_records_in_postgres(production, pos
     orchestrator = {e.pid for e in events if e.event_type_value == "RUN_START"}
     step_pids = {e.step_key: e.pid for e in events if e.event_type_value == "STEP_START"}
     succeeded = {e.step_key for e in events if e.event_type_value == "STEP_SUCCESS"}
-    assert "images__imgcoder_rules" in step_pids and "leaderboard" in step_pids
+    assert "imgcoder_rules_images" in step_pids and "leaderboard" in step_pids
     assert succeeded == set(step_pids), "every started step succeeded"
     # The steps ran in the Dask worker processes: neither in the run's own process nor here.
     assert set(step_pids.values()) <= worker_pids, (step_pids, worker_pids)
@@ -226,7 +226,7 @@ def test_executor_is_chosen_by_the_environment(monkeypatch):
     from scigen_dagster.executors import dask_executor
 
     monkeypatch.delenv("SCIGEN_EXECUTOR", raising=False)
-    assert definitions.executor_from_env() is None, "unset keeps Dagster's default executor"
+    assert definitions.executor_from_env().name == "in_process", "unset: steps run in the run's process"
     monkeypatch.setenv("SCIGEN_EXECUTOR", "in_process")
     assert definitions.executor_from_env().name == "in_process"
     monkeypatch.setenv("SCIGEN_EXECUTOR", "multiprocess")

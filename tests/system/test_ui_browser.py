@@ -33,6 +33,16 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-back
                   "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 pytestmark = pytest.mark.slow
+PARTITION = "physics.circuit"
+MATERIALIZE_ONE = (
+    "import dagster as dg\n"
+    "from scigen_dagster.definitions import defs\n"
+    "from scigen_dagster.demo import CONSOLE_INFO, REPOSITORY_TAG\n"
+    "result = defs.resolve_job_def('scigen_all').execute_in_process(\n"
+    f"    instance=dg.DagsterInstance.get(), partition_key={PARTITION!r}, run_config=CONSOLE_INFO,\n"
+    "    tags=REPOSITORY_TAG)\n"
+    "assert result.success\n"
+)
 
 
 def _service_missing(message: str) -> None:
@@ -86,8 +96,12 @@ def dagster_dev(tmp_path_factory):
     url = f"http://127.0.0.1:{port}"
     log = open(home / "dagster-dev.log", "w")
     env = {**os.environ, "DAGSTER_HOME": str(home), "SCIGEN_STORE": str(store)}
-    for name in ("SCIGEN_EXECUTOR", "SCIGEN_DASK_SCHEDULER"):
+    for name in ("SCIGEN_EXECUTOR", "SCIGEN_DASK_SCHEDULER", "SCIGEN_MODELS"):
         env.pop(name, None)
+    # One partition materialized first, the demo's way (its run carries the code location),
+    # so the UI has a partition's metadata and a leaderboard to show.
+    subprocess.run([sys.executable, "-c", MATERIALIZE_ONE], cwd=REPO, env=env, check=True, timeout=900,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     proc = subprocess.Popen(
         [str(Path(sys.executable).parent / "dagster"), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
         cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, preexec_fn=_own_session,
@@ -163,31 +177,58 @@ def test_asset_graph_and_partitions_view_in_chromium(dagster_dev, browser):
     page.goto(f"{dagster_dev}/locations/scigen_dagster/asset-groups/problems", wait_until="domcontentloaded")
     page.get_by_text("benchmark_items", exact=True).first.wait_for(timeout=60_000)
     page.get_by_text("25 partitions", exact=True).first.wait_for(timeout=30_000)
-    page.get_by_text("Never materialized").first.wait_for(timeout=30_000)
     page.wait_for_load_state("networkidle")
     text = page.inner_text("body")
     for name in ("corpus", "visualizable_problems", "taxonomy_labels", "benchmark_items"):
         assert name in text, name
     shots.append(_shot(page, "asset_graph_problems"))
 
-    # The reporting group: the leaderboard and the fine-tuning exports.
-    page.goto(f"{dagster_dev}/locations/scigen_dagster/asset-groups/reporting", wait_until="domcontentloaded")
-    page.get_by_text("leaderboard", exact=True).first.wait_for(timeout=60_000)
-    page.get_by_text("Never materialized").first.wait_for(timeout=30_000)
+    # One model's chain in its group: every node's name says which model and which family.
+    page.goto(f"{dagster_dev}/locations/scigen_dagster/asset-groups/model_imgcoder_rules", wait_until="domcontentloaded")
+    page.get_by_text("imgcoder_rules_images", exact=True).first.wait_for(timeout=60_000)
     page.wait_for_load_state("networkidle")
-    assert "leaderboard" in page.inner_text("body")
-    shots.append(_shot(page, "asset_graph_reporting"))
+    text = page.inner_text("body")
+    for family in ("images", "judge_scores", "iv_results"):  # the graph draws the nodes in view
+        assert f"imgcoder_rules_{family}" in text, family
+    shots.append(_shot(page, "asset_graph_model_imgcoder_rules"))
 
     # The partitions view of benchmark_items: the 25 image types of the taxonomy.
     page.goto(f"{dagster_dev}/assets/benchmark_items?view=partitions", wait_until="domcontentloaded")
     page.get_by_text("25 Partitions Selected").wait_for(timeout=60_000)
     page.wait_for_load_state("networkidle")
     text = page.inner_text("body")
-    assert "Missing (25)" in text
+    assert "Missing (24)" in text, "one of the 25 partitions was materialized"
     for key in taxonomy.PARTITION_KEYS:
         assert key in text, key
     shots.append(_shot(page, "partitions_benchmark_items"))
 
+    # One partition's own metadata: its row count, its success rate, its figures.
+    page.goto(f"{dagster_dev}/assets/imgcoder_rules_images?view=partitions&partition={PARTITION}",
+              wait_until="domcontentloaded")
+    page.get_by_text("success_rate").first.wait_for(timeout=60_000)
+    page.wait_for_load_state("networkidle")
+    text = page.inner_text("body")
+    for name in ("success_rate", "failures_by_reason", "thumbnails", "preview"):
+        assert name in text, name
+    shots.append(_shot(page, "partition_metadata_imgcoder_rules_images"))
+
+    # The leaderboard asset: its overall table and its plots.
+    page.goto(f"{dagster_dev}/assets/leaderboard", wait_until="domcontentloaded")
+    page.get_by_text("plot_r_inv_bars").first.wait_for(timeout=60_000)
+    page.wait_for_load_state("networkidle")
+    text = page.inner_text("body")
+    for name in ("overall", "plot_r_inv_heatmap", "plot_judge_radar", "html_report"):
+        assert name in text, name
+    shots.append(_shot(page, "leaderboard_asset"))
+
     for path in shots:
         data = path.read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000, path
+
+
+def test_the_partition_run_belongs_to_its_job(dagster_dev):
+    """The run made outside the UI is listed under scigen_all in its code location."""
+    query = ('{ runsOrError(filter: {pipelineName: "scigen_all", tags: [{key: ".dagster/repository", '
+             'value: "__repository__@scigen_dagster"}]}) { ... on Runs { results { runId status } } } }')
+    runs = _graphql(dagster_dev, query)["data"]["runsOrError"]["results"]
+    assert runs and runs[0]["status"] == "SUCCESS", runs
