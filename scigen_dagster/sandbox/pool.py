@@ -7,6 +7,8 @@ locked down with the layers the host supports (see :data:`LAYERS`):
 * ``mountns``  - worker-wide private mount namespace: everything read-only,
   each job gets its own size-capped tmpfs as cwd;
 * ``netns``    - the job gets an empty network namespace;
+* ``ipcns``    - the job gets its own IPC namespace: no host System V objects
+  or POSIX message queues are visible, and none outlives the job;
 * ``rlimits``  - CPU, address space, file size, processes/threads, fds, core;
 * ``privdrop`` - setuid(nobody) when root, a nested user namespace otherwise;
 * ``landlock`` - reads limited to Python/fonts/libs, writes to the scratch dir,
@@ -26,7 +28,6 @@ import os
 import queue
 import select
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -36,7 +37,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from scigen_dagster.sandbox import worker as sandbox_worker
-from scigen_dagster.sandbox.worker import LAYERS, write_frame
+from scigen_dagster.sandbox.worker import LAYERS, signal_name, write_frame
 
 STATUSES = ("ok", "error", "timeout", "blank", "killed", "oversized")
 _STARTUP_TIMEOUT_S = 120.0  # two cold workers importing matplotlib on a busy box
@@ -140,7 +141,7 @@ class _WorkerProcess:
         except subprocess.TimeoutExpired:  # alive but broken or hung: it has to go
             self.stop()
             return f"sandbox worker stopped responding ({exc})"
-        how = f"killed by {signal.Signals(-rc).name}" if rc < 0 else f"exit status {rc}"
+        how = f"killed by {signal_name(-rc)}" if rc < 0 else f"exit status {rc}"
         return f"sandbox worker died ({how})"
 
     def stop(self) -> None:
@@ -203,12 +204,29 @@ class SandboxPool:
         return tuple(name for name in LAYERS if self.layers.get(name))
 
     def render(self, code: str) -> RenderResult:
-        proc = self.idle.get()
+        """Never raises for a job's sake: a job whose worker died, or whose
+        worker could not be replaced, gets an error result of its own."""
         started = time.perf_counter()
+        try:
+            return self._render(code, started)
+        except Exception as exc:  # noqa: BLE001 - one job's failure must not cost the batch
+            return RenderResult("error", error=f"sandbox failure: {type(exc).__name__}: {exc}"[:2000],
+                                seconds=time.perf_counter() - started, layers=self.active)
+
+    def _render(self, code: str, started: float) -> RenderResult:
+        if not isinstance(code, str):
+            return RenderResult("error", error=f"script must be a str, got {type(code).__name__}", layers=self.active)
+        proc = self.idle.get()
         try:
             if proc is None:  # replace a worker that died on an earlier job
                 proc = self._launch()
-                self._check(proc.wait_ready())
+                try:
+                    self._check(proc.wait_ready())
+                except SandboxUnavailableError as exc:
+                    self._retire(proc)
+                    proc = None
+                    return RenderResult("error", error=f"no sandbox worker for this job: {exc}",
+                                        seconds=time.perf_counter() - started, layers=self.active)
             header, png = proc.run(code)
         except _WorkerDied as exc:
             self._retire(proc)
@@ -220,16 +238,17 @@ class SandboxPool:
             raise
         finally:
             self.idle.put(proc)
+        status = header.get("status") if header.get("status") in STATUSES else "error"
         return RenderResult(
-            status=header["status"],
-            png=png if header["status"] in ("ok", "blank") and png else None,
-            error=header["error"],
-            log=header["log"],
+            status=status,
+            png=png if status in ("ok", "blank") and png else None,
+            error=str(header.get("error", "")),
+            log=str(header.get("log", "")),
             seconds=time.perf_counter() - started,
-            width=header["width"],
-            height=header["height"],
-            text_labels=header["text_labels"],
-            overlapping_text_pairs=header["overlapping_text_pairs"],
+            width=int(header.get("width", 0)),
+            height=int(header.get("height", 0)),
+            text_labels=list(header.get("text_labels", [])),
+            overlapping_text_pairs=int(header.get("overlapping_text_pairs", 0)),
             layers=self.active,
         )
 

@@ -37,7 +37,10 @@ import traceback
 
 SCRIPT = "<script>"
 FIGURE = "figure.png"
-MAX_PIXELS = 40_000_000
+MAX_PIXELS = 40_000_000  # canvas the child's Agg may allocate
+# What the trusted side decodes to inspect a returned PNG: about 4 bytes a
+# pixel, so 16 MP stays under 100 MB however small the compressed file is.
+PIXEL_BUDGET = 16_000_000
 NOBODY = 65534
 _MB = 1024 * 1024
 _REPORT_CAP = 4 * _MB  # the child's report is untrusted: bound what we buffer
@@ -46,12 +49,14 @@ _LABEL_CAP = 500
 # Per-child layers, in the order they are applied: namespaces and rlimits need
 # privileges that privdrop removes, and seccomp comes last so the setup code
 # itself is not filtered. "mountns" is applied once, to the whole worker.
-CHILD_LAYERS = ("netns", "rlimits", "privdrop", "landlock", "seccomp")
+# "ipcns" gives each job its own System V / POSIX message-queue namespace,
+# destroyed (with every object in it) when the job's last process ends.
+CHILD_LAYERS = ("netns", "ipcns", "rlimits", "privdrop", "landlock", "seccomp")
 LAYERS = ("mountns",) + CHILD_LAYERS
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
-CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWNET = 0x00020000, 0x10000000, 0x40000000
+CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWNET, CLONE_NEWIPC = 0x00020000, 0x10000000, 0x40000000, 0x08000000
 CLONE_THREAD = 0x00010000
 MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_BIND, MS_MOVE, MS_REC, MS_PRIVATE = 0x2, 0x4, 0x8, 0x1000, 0x2000, 0x4000, 0x40000
 MNT_DETACH, AT_RECURSIVE = 0x2, 0x8000
@@ -312,6 +317,7 @@ class Lockdown:
         ruleset = attempt("landlock", lambda: _landlock_ruleset(scratch, self.read_dirs, self.read_files)) if "landlock" in layers else None
         steps = {
             "netns": lambda: _c_check(_libc.unshare(CLONE_NEWNET), "unshare(CLONE_NEWNET)"),
+            "ipcns": lambda: _c_check(_libc.unshare(CLONE_NEWIPC), "unshare(CLONE_NEWIPC)"),
             "rlimits": self._rlimits,
             "privdrop": self._drop_privileges,
             "landlock": lambda: ruleset is not None and _c_check(_syscall(SYS_LANDLOCK_RESTRICT_SELF, ruleset, 0), "landlock_restrict_self"),
@@ -634,10 +640,12 @@ class Job:
         result = {"status": "error", "error": "", "text_labels": [], "overlapping_text_pairs": 0, "png": b"", "width": 0, "height": 0}
         if timed_out:
             return result | {"status": "timeout", "error": f"wall-clock timeout after {cfg['timeout_s']:g}s; process group killed"}
+        if wait_status is None:  # not reaped in time (cannot happen with SIGKILL, but stay total)
+            return result | {"status": "killed", "error": "job did not end after SIGKILL"}
         if os.WIFSIGNALED(wait_status):
-            sig = signal.Signals(os.WTERMSIG(wait_status))
+            num = os.WTERMSIG(wait_status)
             why = {signal.SIGXCPU: f" (CPU limit {cfg['cpu_s']}s)", signal.SIGXFSZ: f" (file size limit {cfg['max_output_mb']} MB)"}
-            return result | {"status": "killed", "error": f"killed by {sig.name}{why.get(sig, '')}"}
+            return result | {"status": "killed", "error": f"killed by {signal_name(num)}{why.get(num, '')}"}
         report = _parse_report(raw_report)
         if report is None:
             code = os.WEXITSTATUS(wait_status)
@@ -669,9 +677,26 @@ def _kill_group(pid: int) -> None:
             pass
 
 
+def signal_name(num: int) -> str:
+    """A name for any signal number, known to this Python or not."""
+    try:
+        return signal.Signals(num).name
+    except ValueError:
+        return f"signal {num}"
+
+
 def _parse_report(raw: bytes) -> dict | None:
     """The report comes from the child after untrusted code ran in it: accept
-    only the expected shape, with bounded sizes."""
+    only the expected shape, with bounded sizes. Total: whatever the bytes
+    are (deep nesting, huge numbers, odd types), the answer is a report or
+    None, never an exception."""
+    try:
+        return _parse_report_unchecked(raw)
+    except Exception:  # noqa: BLE001 - RecursionError, MemoryError-free ValueErrors, TypeErrors...
+        return None
+
+
+def _parse_report_unchecked(raw: bytes) -> dict | None:
     lines = raw.strip().splitlines()
     try:
         rep = json.loads(lines[-1]) if lines else None
@@ -685,8 +710,8 @@ def _parse_report(raw: bytes) -> dict | None:
     return {
         "status": rep["status"],
         "error": str(rep.get("error", ""))[:2000],
-        "text_labels": [str(s)[:200] for s in labels[:_LABEL_CAP]] if isinstance(labels, list) else [],
-        "overlapping_text_pairs": max(0, overlaps) if isinstance(overlaps, int) else 0,
+        "text_labels": [s[:200] for s in labels[:_LABEL_CAP] if isinstance(s, str)] if isinstance(labels, list) else [],
+        "overlapping_text_pairs": min(max(0, overlaps), 10**6) if type(overlaps) is int else 0,
         "failures": {str(k): str(v)[:500] for k, v in failures.items()} if isinstance(failures, dict) else {},
     }
 
@@ -694,10 +719,12 @@ def _parse_report(raw: bytes) -> dict | None:
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
-def _inspect_png(path: str, max_bytes: int) -> dict:
+def _inspect_png(path: str, max_bytes: int, pixel_budget: int = PIXEL_BUDGET) -> dict:
     """Validate the child's output without trusting it: no symlinks/FIFOs,
-    size checked before reading, pixel count checked before decoding."""
-    from PIL import Image, ImageStat
+    size checked before reading, pixel count checked (IHDR, then Pillow's
+    decompression limit) before decoding, so a tiny file cannot make the
+    trusted side allocate more than about 4 bytes x ``pixel_budget``."""
+    from PIL import Image
 
     try:
         # O_NONBLOCK: a FIFO named figure.png must not block the worker
@@ -713,41 +740,52 @@ def _inspect_png(path: str, max_bytes: int) -> dict:
         if st.st_size > max_bytes:
             return {"status": "oversized", "error": f"{FIGURE} is {st.st_size / _MB:.1f} MB (limit {max_bytes // _MB} MB)"}
         data = fh.read(max_bytes + 1)
-    if not data.startswith(PNG_SIGNATURE) or data[12:16] != b"IHDR":
+    if not data.startswith(PNG_SIGNATURE) or data[12:16] != b"IHDR" or len(data) < 33:
         return {"status": "error", "error": f"{FIGURE} is not a PNG file"}
     width, height = struct.unpack(">II", data[16:24])
-    if width * height > MAX_PIXELS:
-        return {"status": "oversized", "error": f"{FIGURE} is {width}x{height} px (> {MAX_PIXELS // 1_000_000} MP)"}
+    if width * height > pixel_budget:
+        return {"status": "oversized",
+                "error": f"{FIGURE} is {width}x{height} px = {width * height / 1e6:.1f} MP, above the inspection budget of "
+                         f"{pixel_budget / 1e6:g} MP (save with a smaller figsize or dpi)"}
+    Image.MAX_IMAGE_PIXELS = pixel_budget  # also refuses what IHDR does not tell (e.g. an APNG frame)
     try:
-        img = Image.open(io.BytesIO(data))
+        img = Image.open(io.BytesIO(data), formats=["PNG"])
+        if img.width * img.height > pixel_budget:
+            raise Image.DecompressionBombError("frame above the pixel budget")
         img.load()
         rgba = img if img.mode == "RGBA" else img.convert("RGBA")
+    except Image.DecompressionBombError as exc:
+        return {"status": "oversized", "error": f"{FIGURE} is above the inspection budget of {pixel_budget / 1e6:g} MP ({exc})"}
     except Exception as exc:  # noqa: BLE001 - any decoder complaint means a bad file
         return {"status": "error", "error": f"{FIGURE} could not be decoded: {exc}"}
     out = {"png": data, "width": width, "height": height}
-    n_pixels = width * height
-    std = ImageStat.Stat(rgba.convert("L")).stddev[0]
-    if std >= 2 and _majority_colour_count(rgba) <= 0.995 * n_pixels:
-        return out
-    mode_count = max(n for n, _ in rgba.getcolors(n_pixels))  # exact, for the message
-    if std < 2 or mode_count > 0.995 * n_pixels:
-        return out | {"status": "blank", "error": f"image is near-uniform (gray std {std:.2f}, {100 * mode_count / n_pixels:.2f}% one colour)"}
-    return out
+    blank = _blank_reason(rgba)
+    return out | {"status": "blank", "error": blank} if blank else out
 
 
-def _majority_colour_count(rgba) -> int:
-    """Pixels of the colour held by more than half of them (0 if none does).
-    Such a colour is the median of the pixel values, found in linear time:
-    a cheaper stand-in for counting every colour (getcolors) whenever only
-    "does one colour cover more than 99.5%" matters."""
+# A figure is blank when almost nothing differs from its background colour:
+# fewer than this share of the pixels, and fewer than _BLANK_MIN_PIXELS. A
+# single short line or word is more than that, so sparse figures pass.
+_BLANK_SHARE = 0.0002
+_BLANK_MIN_PIXELS = 50
+
+
+def _blank_reason(rgba) -> str:
+    """Why the image counts as blank ('' if it does not): judged on how many
+    pixels differ from the background, not on how uniform it looks."""
     import numpy as np
 
-    pixels = np.frombuffer(rgba.tobytes(), dtype=np.uint32)
-    if pixels.size == 0:
-        return 0
-    median = np.partition(pixels, pixels.size // 2)[pixels.size // 2]
-    count = int(np.count_nonzero(pixels == median))
-    return count if 2 * count > pixels.size else 0
+    pixels = np.asarray(rgba).view(np.uint32).reshape(-1)
+    n = pixels.size
+    if n == 0:
+        return "image has no pixels"
+    # the background covers more than half of any blank image, so it is the
+    # median pixel value: found in linear time, without counting every colour
+    median = np.partition(pixels, n // 2)[n // 2]
+    drawn = n - int(np.count_nonzero(pixels == median))
+    if drawn >= max(_BLANK_MIN_PIXELS, _BLANK_SHARE * n):
+        return ""
+    return f"image is near-uniform (only {drawn} of {n} pixels, {100 * drawn / n:.3f}%, differ from the background)"
 
 
 # ----------------------------------------------------------------- the worker
@@ -794,18 +832,32 @@ class Worker:
         self.reasons.update(res["failures"])
         return tuple(layer for layer in CHILD_LAYERS if layer not in res["failures"])
 
+    def run_one(self, code: str) -> dict:
+        """One job, whatever it does: any failure of the trusted side while
+        handling it becomes that job's error result, never the worker's end."""
+        job = None
+        try:
+            job = Job(self)
+            return job.run(code, self.layers)
+        except Exception as exc:  # noqa: BLE001 - the worker must outlive any job
+            traceback.print_exc()
+            return {"status": "error", "error": f"sandbox could not run the job: {type(exc).__name__}: {exc}"[:2000],
+                    "text_labels": [], "overlapping_text_pairs": 0, "png": b"", "width": 0, "height": 0, "log": "", "seconds": 0.0}
+        finally:
+            if job is not None:
+                try:
+                    job.cleanup()
+                except Exception:  # noqa: BLE001
+                    traceback.print_exc()
+
     def ready_message(self) -> dict:
         layers = {name: self.mounted if name == "mountns" else name in self.layers for name in LAYERS}
         return {"layers": layers, "reasons": self.reasons, "error": ""}
 
     def serve(self) -> None:
         while (frame := read_frame(self.proto_in)) is not None:
-            job = Job(self)
-            try:
-                res = job.run(json.loads(frame)["code"], self.layers)
-            finally:
-                job.cleanup()
-            png = res.pop("png")
+            res = self.run_one(json.loads(frame)["code"])
+            png = res.pop("png", b"")
             res.pop("failures", None)
             write_frame(self.proto_out, json.dumps(res).encode())
             write_frame(self.proto_out, png)

@@ -175,12 +175,13 @@ def test_text_extents_match_get_window_extent():
     ("paint", "blank"),
     [
         (lambda px: None, True),  # one colour
-        (lambda px: px.__setitem__((slice(0, 2), slice(None)), (0, 0, 0, 255)), True),  # 99.6% white, gray std > 2
-        (lambda px: px.__setitem__((slice(0, 6), slice(None)), (0, 0, 0, 255)), False),  # 98.8% white
+        (lambda px: px.__setitem__((slice(0, 1), slice(0, 40)), (0, 0, 0, 255)), True),  # 40 dark pixels: nothing drawn
+        (lambda px: px.__setitem__((slice(0, 2), slice(None)), (0, 0, 0, 255)), False),  # 99.6% white: one thin line is a figure
+        (lambda px: px.__setitem__((slice(100, 102), slice(200, 240)), (0, 0, 255, 255)), False),  # 80 px, 0.03%: a sparse mark
         (lambda px: px.__setitem__((slice(0, 250), slice(None)), (0, 0, 255, 255)), False),  # two halves
     ],
 )
-def test_blank_check_matches_counting_every_colour(tmp_path, paint, blank):
+def test_blank_check_counts_non_background_pixels(tmp_path, paint, blank):
     import numpy as np
     from PIL import Image
 
@@ -191,9 +192,67 @@ def test_blank_check_matches_counting_every_colour(tmp_path, paint, blank):
     Image.fromarray(px, "RGBA").save(tmp_path / "figure.png")
     res = _inspect_png(str(tmp_path / "figure.png"), 1 << 24)
     assert res.get("status") == ("blank" if blank else None), res.get("error")
-    if blank:
-        share = max(n for n, _ in Image.fromarray(px, "RGBA").getcolors(500 * 500)) / 2500
-        assert f"{share:.2f}% one colour" in res["error"]
+    if blank:  # the reason is the exact count of pixels off the background (white)
+        drawn = int((px != 255).any(axis=2).sum())
+        assert f"only {drawn} of 250000 pixels" in res["error"]
+
+
+def test_sparse_meaningful_figure_is_not_blank(sandbox):
+    """A few points on a bare canvas: >99.5% one colour, yet a figure."""
+    res = sandbox.render(
+        "import matplotlib.pyplot as plt\nfig = plt.figure(figsize=(8, 8))\nax = fig.add_axes([0, 0, 1, 1])\nax.axis('off')\n"
+        "ax.scatter([0.2, 0.5, 0.8], [0.3, 0.7, 0.4], s=12, c='k')\nax.set_xlim(0, 1); ax.set_ylim(0, 1)\n"
+        "fig.savefig('figure.png', dpi=100)\n"
+    )
+    assert res.status == "ok", res.error
+
+
+def test_png_above_pixel_budget_is_refused_before_decoding(tmp_path):
+    """A few-KB PNG that claims 40 MP: refused from its header, with the reason."""
+    import zlib
+
+    from scigen_dagster.sandbox.worker import PIXEL_BUDGET, _inspect_png
+
+    width, height = 8000, 5000  # 40 MP, 1 bit grey: compresses to almost nothing
+    raw = zlib.compress(b"".join(b"\x00" + bytes(width // 8) for _ in range(height)), 9)
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return len(body).to_bytes(4, "big") + kind + body + zlib.crc32(kind + body).to_bytes(4, "big")
+
+    ihdr = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes([1, 0, 0, 0, 0])
+    (tmp_path / "figure.png").write_bytes(PNG_SIGNATURE + chunk(b"IHDR", ihdr) + chunk(b"IDAT", raw) + chunk(b"IEND", b""))
+    assert (tmp_path / "figure.png").stat().st_size < 100_000
+    res = _inspect_png(str(tmp_path / "figure.png"), 1 << 24)
+    assert res["status"] == "oversized" and "8000x5000" in res["error"] and f"{PIXEL_BUDGET / 1e6:g} MP" in res["error"]
+
+
+def test_report_parsing_is_total():
+    from scigen_dagster.sandbox.worker import _parse_report, signal_name
+
+    nasty = [b"[" * 100_000 + b"]" * 100_000, b'{"status": "ok", "error": ' + b"[" * 50_000 + b"]" * 50_000 + b"}",
+             b'{"status": "ok", "overlapping_text_pairs": 1' + b"0" * 5000 + b"}", b"\xff\xfe", b'{"status": ["ok"]}',
+             b'{"status": "ok", "text_labels": [1, {"a": 2}, "x"], "failures": [1]}', b"1e999999", b""]
+    for raw in nasty:
+        rep = _parse_report(raw)
+        assert rep is None or rep["status"] == "ok"
+    assert _parse_report(nasty[5])["text_labels"] == ["x"]
+    assert signal_name(9) == "SIGKILL" and signal_name(77) == "signal 77"
+
+
+def test_batch_survives_a_worker_that_cannot_be_replaced(sandbox, monkeypatch):
+    """A job whose worker dies and cannot be restarted gets an error result; the batch goes on."""
+    pool = SandboxPool({"timeout_s": 3, "memory_mb": 2048, "cpu_s": 30, "max_output_mb": 20, "max_stdout_kb": 64}, 1, [])
+    try:
+        kill = "import os\nos.kill(os.getppid(), 9)\n"  # denied by the sandbox: the worker lives on
+        assert pool.render(kill).status == "error"
+        assert len(pool.worker_pids()) == 1
+        os.kill(pool.worker_pids()[0], 9)  # now it dies for real, and the replacement cannot start
+        monkeypatch.setattr(SandboxPool, "_launch", lambda self: (_ for _ in ()).throw(OSError("no more processes")))
+        results = pool.render_many([BENIGN, BENIGN, BENIGN])
+        assert [r.status for r in results][0] == "killed"
+        assert all(r.status == "error" and "no more processes" in r.error for r in results[1:])
+    finally:
+        pool.close()
 
 
 def test_render_many_keeps_input_order(sandbox):
