@@ -27,6 +27,7 @@ import os
 import resource
 import select
 import signal
+import socket
 import stat
 import struct
 import sys
@@ -41,7 +42,10 @@ MAX_PIXELS = 40_000_000  # canvas the child's Agg may allocate
 # What the trusted side decodes to inspect a returned PNG: about 4 bytes a
 # pixel, so 16 MP stays under 100 MB however small the compressed file is.
 PIXEL_BUDGET = 16_000_000
-NOBODY = 65534
+# Jobs run as JOB_UID_BASE + the worker's pid: a uid no host account has and
+# no other live worker shares, so RLIMIT_NPROC (counted per uid) is one
+# worker's alone and one job's threads cannot starve a concurrent job.
+JOB_UID_BASE = 1_000_000_000
 _MB = 1024 * 1024
 _REPORT_CAP = 4 * _MB  # the child's report is untrusted: bound what we buffer
 _LABEL_CAP = 500
@@ -106,7 +110,11 @@ def _read_exact(fd: int, n: int) -> bytes | None:
 
 
 def write_frame(fd: int, payload: bytes) -> None:
-    data = memoryview(struct.pack(">Q", len(payload)) + payload)
+    write_frame_raw(fd, struct.pack(">Q", len(payload)) + payload)
+
+
+def write_frame_raw(fd: int, payload: bytes) -> None:
+    data = memoryview(payload)
     while data:
         data = data[os.write(fd, data):]
 
@@ -132,54 +140,92 @@ def _mount_setattr(path: str, flags: int, attr_set: int, attr_clr: int) -> None:
     _c_check(_syscall(SYS_MOUNT_SETATTR, -100, path.encode(), flags, attr, len(attr)), f"mount_setattr {path}")
 
 
-def _enter_mount_namespace(base: str, read_dirs: list[str]) -> None:
-    """Private mount namespace for the worker and all its children: every mount
-    read-only, and `base` a small writable tmpfs that only holds the per-job
-    mount points. Each job then gets its own size-capped tmpfs (see Job)."""
+def _bind(src: str, target: str) -> None:
+    """Bind `src` (a folder or a file) at `target`, creating the mount point."""
+    if os.path.isdir(src):
+        os.makedirs(target, 0o755, exist_ok=True)
+    else:
+        os.makedirs(os.path.dirname(target), 0o755, exist_ok=True)
+        if not os.path.exists(target):
+            os.close(os.open(target, os.O_CREAT | os.O_WRONLY | os.O_CLOEXEC, 0o644))
+    _mount(src, target, None, MS_BIND | MS_REC, None)
+
+
+def _replicate_links(path: str, root: str, depth: int = 0) -> str:
+    """Recreate under `root` each symlink on the way to `path` (/lib -> usr/lib,
+    a .venv link), so the path resolves there as on the host; returns the
+    path with every link resolved, which is what gets bound."""
+    if depth > 20:
+        raise OSError(errno.ELOOP, f"too many links resolving {path}")
+    cur = "/"
+    for part in path.strip("/").split("/"):
+        nxt = os.path.join(cur, part)
+        if os.path.islink(nxt):
+            target = os.readlink(nxt)
+            if not os.path.lexists(root + nxt):
+                os.makedirs(root + cur, 0o755, exist_ok=True)
+                os.symlink(target, root + nxt)
+            cur = _replicate_links(os.path.normpath(os.path.join(cur, target)), root, depth + 1)
+        else:
+            cur = nxt
+    return cur
+
+
+def _topmost(real: list[str]) -> list[str]:
+    """The paths not inside another one of them (binding those covers the rest)."""
+    real = sorted(set(real))
+    out: list[str] = []
+    for path in real:
+        if not any(path == top or path.startswith(top.rstrip("/") + "/") for top in out):
+            out.append(path)
+    return out
+
+
+def _enter_mount_namespace(base: str, read_dirs: list[str], read_files: list[str], job_uid: int) -> None:
+    """Private mount namespace for the worker, its zygote and all jobs, whose
+    root is a fresh tmpfs holding only what rendering needs: Python,
+    site-packages, shared libraries, fonts, time-zone data, /proc (for a
+    job's own /proc/self; Landlock keeps it from the rest), a passwd file
+    naming the job's uid, and under `base` the per-job scratch mount points.
+    Host paths outside that list do not exist there, not even for stat().
+    Everything is read-only except `base`, where each job gets its own
+    size- and inode-capped tmpfs (see Job)."""
     _c_check(_libc.unshare(CLONE_NEWNS), "unshare(CLONE_NEWNS)")
     _mount("none", "/", None, MS_REC | MS_PRIVATE, None)
-    _mount("tmpfs", base, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=1m,mode=0711")
-    _expose_read_dirs(read_dirs, base)
+    root = base  # the host folder the pool made for this worker becomes our /
+    _mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "size=2m,nr_inodes=4096,mode=0755")
+    extra = [p for p in ("/etc/localtime",) if os.path.exists(p)]  # a link into zoneinfo
+    for path in _topmost([_replicate_links(p, root) for p in read_dirs]):
+        _bind(path, root + path)
+    for path in (_replicate_links(p, root) for p in read_files + extra):
+        if not os.path.exists(root + path):
+            _bind(path, root + path)
+    _bind("/proc", root + "/proc")
+    os.makedirs(root + "/etc", 0o755, exist_ok=True)
+    for name, text in (("passwd", f"root:x:0:0:root:/:/usr/sbin/nologin\nsandbox:x:{job_uid}:{job_uid}:sandbox job:/nonexistent:/usr/sbin/nologin\n"),
+                       ("group", f"root:x:0:\nsandbox:x:{job_uid}:\n")):
+        with open(f"{root}/etc/{name}", "w") as fh:
+            fh.write(text)
+    jobs = root + base  # same path inside as outside: scratch paths mean the same in both
+    os.makedirs(jobs, 0o711, exist_ok=True)
+    _mount("tmpfs", jobs, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=1m,nr_inodes=1024,mode=0711")
+    old = root + "/.oldroot"
+    os.mkdir(old, 0o700)
+    SYS_PIVOT_ROOT = 155
+    _c_check(_syscall(SYS_PIVOT_ROOT, root.encode(), old.encode()), "pivot_root")
+    os.chdir("/")
+    _c_check(_libc.umount2(b"/.oldroot", MNT_DETACH), "umount old root")
+    os.rmdir("/.oldroot")
     _mount_setattr("/", AT_RECURSIVE, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID, 0)
     _mount_setattr(base, 0, 0, MOUNT_ATTR_RDONLY)
 
 
-def _private_ancestor(path: str) -> str | None:
-    """Topmost ancestor that other users cannot traverse (e.g. /root)."""
-    parts = path.strip("/").split("/")
-    for i in range(1, len(parts)):
-        ancestor = "/" + "/".join(parts[:i])
-        if not os.stat(ancestor).st_mode & stat.S_IXOTH:
-            return ancestor
-    return None
-
-
-def _expose_read_dirs(read_dirs: list[str], staging: str) -> None:
-    """Jobs run as nobody, yet Python may live under a private directory
-    (pyenv in /root). Replace each such directory by a tmpfs that contains
-    only bind mounts of the needed subtrees, which also hides the rest of it."""
-    hidden: dict[str, list[str]] = {}
-    for path in read_dirs:
-        ancestor = _private_ancestor(path)
-        if ancestor and not any(path.startswith(p + "/") for p in read_dirs):
-            hidden.setdefault(ancestor, []).append(path)
-    for ancestor, paths in hidden.items():
-        staged = []
-        for path in paths:  # park the subtrees before the tmpfs covers them
-            stage = tempfile.mkdtemp(dir=staging)
-            _mount(path, stage, None, MS_BIND | MS_REC, None)
-            staged.append((stage, path))
-        _mount("tmpfs", ancestor, "tmpfs", MS_NOSUID | MS_NODEV, "size=64k,mode=0755")
-        for stage, path in staged:
-            os.makedirs(path, 0o755, exist_ok=True)
-            _mount(stage, path, None, MS_MOVE, None)
-            os.rmdir(stage)
-
-
 # -------------------------------------------------------------- child layers
 def _read_only_paths() -> tuple[list[str], list[str]]:
-    """What a rendering child may read: Python, site-packages, shared libraries
-    and fonts. Notably absent: /etc, /home, /root, /tmp, /proc, the repo."""
+    """What a rendering child may read: Python, site-packages, shared
+    libraries, fonts (whole font folders, so fonts can be found by name) and
+    time-zone data. Notably absent: the rest of /etc, /home, /root, /tmp, the
+    rest of /proc, the repo."""
     import matplotlib
     from matplotlib import font_manager
 
@@ -187,8 +233,9 @@ def _read_only_paths() -> tuple[list[str], list[str]]:
     paths.add(matplotlib.get_data_path())
     paths.update(os.path.dirname(f.fname) for f in font_manager.fontManager.ttflist + font_manager.fontManager.afmlist)
     paths.update(("/lib", "/lib64", "/usr/lib", "/usr/lib64", "/usr/local/lib"))
+    paths.update(("/usr/share/fonts", "/usr/local/share/fonts", "/usr/share/zoneinfo"))
     dirs = sorted(p for p in paths if os.path.isdir(p))
-    files = [p for p in ("/etc/ld.so.cache", "/dev/urandom", "/dev/random", "/dev/zero") if os.path.exists(p)]
+    files = [p for p in ("/etc/ld.so.cache", "/dev/null", "/dev/urandom", "/dev/random", "/dev/zero") if os.path.exists(p)]
     return dirs, files
 
 
@@ -212,6 +259,10 @@ def _landlock_ruleset(scratch: str, read_dirs: list[str], read_files: list[str])
     ruleset = _c_check(_syscall(SYS_LANDLOCK_CREATE_RULESET, attr, len(attr), 0), "landlock_create_ruleset")
     rules = [(p, LL_READ_FILE | LL_READ_DIR) for p in read_dirs]
     rules += [(p, LL_READ_FILE) for p in read_files]
+    # the generated passwd/group (getpass, pwd) and the local time zone, where the minimal root has them
+    rules += [(p, LL_READ_FILE) for p in ("/etc/passwd", "/etc/group", "/etc/localtime") if os.path.exists(p)]
+    # the job's own /proc/<pid> (threadpoolctl, psutil-style self-inspection); not other processes'
+    rules += [(f"/proc/{os.getpid()}", LL_READ_FILE | LL_READ_DIR)]
     rules += [("/dev/null", LL_READ_FILE | LL_WRITE_FILE)]
     rules += [(scratch, fs & ~(LL_EXECUTE | LL_MAKE_CHAR | LL_MAKE_BLOCK | LL_MAKE_SOCK))]
     for path, access in rules:
@@ -242,7 +293,12 @@ NR = dict(
         160, 167, 168, 169, 175, 176, 246, 313, 320,  # setrlimit swap reboot modules kexec
         248, 249, 250, 298, 321, 323,  # add_key request_key keyctl perf_event_open bpf userfaultfd
         303, 304, 425, 426, 427,  # name_to_handle_at open_by_handle_at io_uring_*
+        # memory no rlimit counts: memfd, System V shared memory and queues, xattrs on tmpfs
+        319, 447, 29, 68, 188, 189, 190, 463,  # memfd_create memfd_secret shmget msgget setxattr lsetxattr fsetxattr setxattrat
+        # watching the host: inotify and fanotify
+        253, 254, 294, 300, 301,  # inotify_init inotify_add_watch inotify_init1 fanotify_init fanotify_mark
     ],
+    fcntl=72, F_SETPIPE_SZ=1031,
 )
 
 
@@ -272,6 +328,9 @@ def _seccomp_program(pid: int) -> bytes:
     prog += allow_if(NR["kill"], ARG0, [0, pid, -pid])  # own process group only
     prog += allow_if(NR["tgkill"], ARG0, [pid])
     prog += allow_if(NR["prlimit64"], ARG0, [0, pid])  # no poking at sibling jobs
+    # pipe buffers are kernel memory too: keep each at its default 64 KB
+    ARG1 = ARG0 + 8
+    prog += [(JEQ, 0, 4, NR["fcntl"]), (LD, 0, 0, ARG1), (JEQ, 0, 1, NR["F_SETPIPE_SZ"]), (RET, 0, 0, EPERM), (RET, 0, 0, ALLOW)]
     # keep the parent-death signal armed, so the child cannot outlive its worker
     prog += [(JEQ, 0, 4, NR["prctl"]), (LD, 0, 0, ARG0), (JEQ, 0, 1, PR_SET_PDEATHSIG), (RET, 0, 0, EPERM), (RET, 0, 0, ALLOW)]
     prog.append((RET, 0, 0, ALLOW))
@@ -296,9 +355,10 @@ class Lockdown:
     and failures are recorded; in job mode the first failure aborts the job,
     so a script never runs with less protection than was advertised."""
 
-    def __init__(self, cfg: dict, worker_root: bool, read_dirs: list[str], read_files: list[str]):
+    def __init__(self, cfg: dict, worker_root: bool, read_dirs: list[str], read_files: list[str], job_uid: int):
         self.cfg = cfg
         self.worker_root = worker_root  # real root (setuid) vs user-namespace root
+        self.job_uid = job_uid  # one per worker: process limits are per uid
         self.read_dirs, self.read_files = read_dirs, read_files
 
     def apply(self, scratch: str, layers: tuple[str, ...], probe: bool) -> dict[str, str]:
@@ -344,12 +404,12 @@ class Lockdown:
     def _drop_privileges(self) -> None:
         if self.worker_root:
             os.setgroups([])
-            os.setgid(NOBODY)
-            os.setuid(NOBODY)
+            os.setgid(self.job_uid)
+            os.setuid(self.job_uid)
             _arm_parent_death_signal()  # credential changes clear it
             unreachable = [d for d in self.read_dirs if not os.access(d, os.R_OK | os.X_OK)]
             if unreachable:  # later imports would fail; report instead of half-working
-                raise PermissionError(errno.EACCES, f"nobody cannot read {unreachable} (needs the mountns layer)")
+                raise PermissionError(errno.EACCES, f"uid {self.job_uid} cannot read {unreachable} (needs the mountns layer)")
         else:
             # A nested user namespace leaves us with no capabilities over the
             # namespaces (and mounts) the worker owns.
@@ -502,29 +562,42 @@ def _run_script(code: str, cfg: dict) -> dict:
     return {"status": status, "error": error, "text_labels": labels, "overlapping_text_pairs": overlaps}
 
 
-def _child_main(job: "Job", code: str, layers: tuple[str, ...], lockdown: Lockdown, probe: bool) -> None:
-    """Runs in the forked child; never returns."""
+def _read_all(fd: int) -> bytes:
+    chunks = []
+    while chunk := os.read(fd, _MB):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _child_main(spec: dict, fds: list[int], lockdown: Lockdown, devnull: int) -> None:
+    """Runs in a child of the zygote; never returns. `fds` are the job's log
+    and report pipes (write ends) and the pipe its code arrives on: the code
+    reaches this process only after the fork, so no job ever shares memory
+    with another job's code, output or drawn text."""
     exit_code = 0
     try:
-        os.dup2(job.devnull, 0)
-        os.dup2(job.log_w, 1)
-        os.dup2(job.log_w, 2)
-        for fd in job.private_fds:  # the worker's protocol pipes must be unreachable
-            os.close(fd)
+        log_w, report_w, code_r = fds
+        os.dup2(devnull, 0)
+        os.dup2(log_w, 1)
+        os.dup2(log_w, 2)
+        os.close(log_w)
         os.setsid()  # own process group: the worker can kill everything at once
-        _arm_parent_death_signal()  # a dying worker takes its running job with it
+        _arm_parent_death_signal()  # a dying zygote (and so a dying worker) takes its running job with it
         _c_check(_libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "prctl(PR_SET_DUMPABLE)")  # no ptrace, root-owned /proc entries
         # Needed by landlock/seccomp without CAP_SYS_ADMIN; setuid() still works after it.
         _c_check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(PR_SET_NO_NEW_PRIVS)")
-        os.chdir(job.scratch)
+        scratch = spec["scratch"]
+        os.chdir(scratch)
         os.environ.clear()
-        tempfile.tempdir = job.scratch
+        tempfile.tempdir = scratch
         sys.argv = ["script.py"]
         sys.stdout.reconfigure(line_buffering=True)
+        code = _read_all(code_r).decode("utf-8", "surrogatepass")
+        os.close(code_r)
         try:
-            failures = lockdown.apply(job.scratch, layers, probe)
-            if os.getppid() != job.worker_pid:
-                raise RuntimeError("worker exited during setup")
+            failures = lockdown.apply(scratch, tuple(spec["layers"]), spec["probe"])
+            if os.getppid() != spec["parent"]:
+                raise RuntimeError("zygote exited during setup")
         except RuntimeError as exc:
             report = {"status": "killed", "error": f"{exc}; refusing to run unprotected"}
         else:
@@ -537,10 +610,96 @@ def _child_main(job: "Job", code: str, layers: tuple[str, ...], lockdown: Lockdo
                 pass
         data = (json.dumps(report) + "\n").encode()
         while data:
-            data = data[os.write(job.report_w, data):]
+            data = data[os.write(report_w, data):]
     except BaseException:  # noqa: BLE001 - last resort, the worker reports a missing report
         exit_code = 70
     os._exit(exit_code)
+
+
+# --------------------------------------------------------------- the zygote
+class Zygote:
+    """A process forked from the warm worker before it handled any job, and
+    the parent of every job. It never sees a job's code or results: it gets
+    only the scratch path, the layers and the job's pipe ends (over a unix
+    socket, SCM_RIGHTS), forks, hands back the child's pid and pidfd, then
+    reports its wait status. The worker keeps all job data to itself."""
+
+    def __init__(self, worker: "Worker"):
+        self.sock, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        worker_pid = os.getpid()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                self.sock.close()
+                for fd in (worker.proto_in, worker.proto_out):
+                    os.close(fd)
+                os.dup2(worker.devnull, 0)  # fd 0 was the protocol's stdin
+                _arm_parent_death_signal()
+                if os.getppid() != worker_pid:
+                    os._exit(0)
+                _zygote_loop(theirs, worker.lockdown, worker.devnull)
+            finally:
+                os._exit(1)
+        theirs.close()
+        self.pid = pid
+
+    def spawn(self, scratch: str, layers: tuple[str, ...], probe: bool, fds: list[int]) -> tuple[int, int]:
+        """Start a job child; returns its pid and a pidfd for it."""
+        spec = {"scratch": scratch, "layers": list(layers), "probe": probe}
+        socket.send_fds(self.sock, [json.dumps(spec).encode()], fds)
+        msg, got, _, _ = socket.recv_fds(self.sock, 4096, 1)
+        if not msg or len(got) != 1:
+            for fd in got:
+                os.close(fd)
+            raise RuntimeError(f"sandbox zygote failed to start the job ({msg[:200]!r})")
+        return json.loads(msg)["pid"], got[0]
+
+    def wait_status(self, pid: int, timeout_s: float) -> int | None:
+        """The wait status of job `pid`, once it has ended (reports of
+        earlier jobs that were given up on are skipped)."""
+        deadline = time.monotonic() + timeout_s
+        while (left := deadline - time.monotonic()) > 0:
+            self.sock.settimeout(left)
+            try:
+                msg = self.sock.recv(4096)
+            except TimeoutError:
+                return None
+            finally:
+                self.sock.settimeout(None)
+            if not msg:
+                raise RuntimeError("sandbox zygote exited")
+            rep = json.loads(msg)
+            if rep["pid"] == pid:
+                return int(rep["status"])
+        return None
+
+    def stop(self) -> None:
+        self.sock.close()  # EOF: the zygote exits
+        try:
+            os.waitpid(self.pid, 0)
+        except ChildProcessError:
+            pass
+
+
+def _zygote_loop(sock: socket.socket, lockdown: Lockdown, devnull: int) -> None:
+    me = os.getpid()
+    while True:
+        msg, fds, _, _ = socket.recv_fds(sock, 65536, 3)
+        if not msg:
+            os._exit(0)
+        spec = json.loads(msg) | {"parent": me}
+        pid = os.fork()
+        if pid == 0:
+            sock.close()
+            _child_main(spec, fds, lockdown, devnull)
+        pidfd = os.pidfd_open(pid)  # before the child can be reaped: it names this very process
+        for fd in fds:
+            os.close(fd)
+        socket.send_fds(sock, [json.dumps({"pid": pid}).encode()], [pidfd])
+        os.close(pidfd)
+        status = os.waitpid(pid, 0)[1]
+        _kill_group(pid)  # anything left in its process group (the group outlives its reaped leader only while used)
+        sock.send(json.dumps({"pid": pid, "status": status}).encode())
 
 
 # ------------------------------------------------------------------- the job
@@ -556,30 +715,33 @@ class Job:
         os.mkdir(self.scratch, 0o700)
         if worker.mounted:
             size_kb = 4 * worker.cfg["max_output_mb"] * 1024  # bounds total disk use, not just one file
-            owner = NOBODY if worker.root else 0
+            owner = worker.job_uid if worker.root else 0
             _mount("tmpfs", self.scratch, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                   f"size={size_kb}k,mode=0700,uid={owner},gid={owner}")
+                   f"size={size_kb}k,nr_inodes=2048,mode=0700,uid={owner},gid={owner}")
         elif worker.root:
-            os.chown(self.scratch, NOBODY, NOBODY)
-        self.devnull = worker.devnull
-        self.log_r, self.log_w = os.pipe()
-        self.report_r, self.report_w = os.pipe()
-        self.private_fds = (worker.proto_in, worker.proto_out, self.log_r, self.report_r, self.log_w)
+            os.chown(self.scratch, worker.job_uid, worker.job_uid)
+        self.log_r, self.log_w = os.pipe2(os.O_CLOEXEC)
+        self.report_r, self.report_w = os.pipe2(os.O_CLOEXEC)
+        self.code_r, self.code_w = os.pipe2(os.O_CLOEXEC)
 
     def run(self, code: str, layers: tuple[str, ...], probe: bool = False) -> dict:
         cfg = self.worker.cfg
-        sys.stdout.flush()
-        sys.stderr.flush()
         started = time.monotonic()
-        self.worker_pid = os.getpid()
-        pid = os.fork()
-        if pid == 0:
-            _child_main(self, code, layers, self.worker.lockdown, probe)
-        os.close(self.log_w)
-        os.close(self.report_w)
         try:
-            log, report, timed_out, wait_status = self._supervise(pid, started + cfg["timeout_s"])
+            pid, pidfd = self.worker.zygote.spawn(self.scratch, layers, probe, [self.log_w, self.report_w, self.code_r])
         finally:
+            for fd in (self.log_w, self.report_w, self.code_r):
+                os.close(fd)
+        try:
+            try:
+                write_frame_raw(self.code_w, code.encode("utf-8", "surrogatepass"))
+            except BrokenPipeError:
+                pass  # the child died before reading it; its status says how
+            finally:
+                os.close(self.code_w)
+            log, report, timed_out, wait_status = self._supervise(pid, pidfd, started + cfg["timeout_s"])
+        finally:
+            os.close(pidfd)
             os.close(self.log_r)
             os.close(self.report_r)
         result = self._classify(report, timed_out, wait_status)
@@ -587,10 +749,9 @@ class Job:
         result["seconds"] = time.monotonic() - started
         return result
 
-    def _supervise(self, pid: int, deadline: float) -> tuple[str, bytes, bool, int]:
+    def _supervise(self, pid: int, pidfd: int, deadline: float) -> tuple[str, bytes, bool, int | None]:
         cap = self.worker.cfg["max_stdout_kb"] * 1024
         log, dropped, report = bytearray(), 0, bytearray()
-        pidfd = os.pidfd_open(pid)
         poller = select.poll()
         for fd in (self.log_r, self.report_r, pidfd):
             poller.register(fd, select.POLLIN)
@@ -606,15 +767,17 @@ class Job:
                 if not events:
                     if wait_status is not None:
                         break
-                    if not timed_out:
-                        timed_out = True
-                        _kill_group(pid)
-                        deadline = time.monotonic() + 10  # now just waiting to reap it
+                    if timed_out:
+                        raise RuntimeError("job did not end within 10 s of SIGKILL")
+                    timed_out = True
+                    _kill_group(pid)
+                    deadline = time.monotonic() + 10  # now just waiting to reap it
                 for fd, _ in events:
                     if fd == pidfd:
                         poller.unregister(pidfd)
-                        wait_status = os.waitpid(pid, 0)[1]
-                        _kill_group(pid)  # threads die with the process; anything else goes now
+                        wait_status = self.worker.zygote.wait_status(pid, 10.0)  # it reaps, then kills the group
+                        if wait_status is None:
+                            raise RuntimeError("sandbox zygote did not report the job's end")
                         drain_deadline = time.monotonic() + 1.0
                         continue
                     chunk = os.read(fd, 65536)
@@ -628,8 +791,9 @@ class Job:
                             del log[: len(log) - cap]
                     elif len(report) < _REPORT_CAP:
                         report += chunk
-        finally:
-            os.close(pidfd)
+        except BaseException:
+            _kill_group(pid)
+            raise
         text = log.decode("utf-8", "replace")
         if dropped:
             text = f"[sandbox: {dropped} earlier bytes of output dropped]\n" + text
@@ -653,6 +817,8 @@ class Job:
         result.update(report)
         if result["status"] == "ok":
             result.update(_inspect_png(os.path.join(self.scratch, FIGURE), cfg["max_output_mb"] * _MB))
+        if result["status"] != "ok":  # whatever the job claimed to have drawn, nothing was accepted
+            result.update(text_labels=[], overlapping_text_pairs=0)
         return result
 
     def cleanup(self) -> None:
@@ -803,7 +969,9 @@ class Worker:
         self.base = cfg["base_dir"]
         self.devnull = os.open(os.devnull, os.O_RDWR)
         self.root = os.geteuid() == 0
+        self.job_uid = JOB_UID_BASE + os.getpid()
         self.reasons: dict[str, str] = {}
+        self.broken = ""
         read_dirs, read_files = _read_only_paths()
         if not self.root:
             try:
@@ -812,11 +980,14 @@ class Worker:
                 self.reasons["userns"] = str(exc)
         self.mounted = False
         try:
-            _enter_mount_namespace(self.base, read_dirs)
+            _enter_mount_namespace(self.base, read_dirs, read_files, self.job_uid)
             self.mounted = True
         except OSError as exc:
             self.reasons["mountns"] = str(exc)
-        self.lockdown = Lockdown(cfg, self.root, read_dirs, read_files)
+        self.lockdown = Lockdown(cfg, self.root, read_dirs, read_files, self.job_uid)
+        gc.collect()
+        gc.freeze()  # keep the zygote's children from dirtying inherited pages through GC bookkeeping
+        self.zygote = Zygote(self)  # before any job: it must never hold one's data
         self.layers = self._probe()
 
     def _probe(self) -> tuple[str, ...]:
@@ -834,13 +1005,17 @@ class Worker:
 
     def run_one(self, code: str) -> dict:
         """One job, whatever it does: any failure of the trusted side while
-        handling it becomes that job's error result, never the worker's end."""
+        handling it becomes that job's error result, never the worker's end.
+        If the zygote is gone, the worker says so and exits after answering
+        (a new zygote cannot be made from a worker that has held job data)."""
         job = None
         try:
             job = Job(self)
             return job.run(code, self.layers)
         except Exception as exc:  # noqa: BLE001 - the worker must outlive any job
             traceback.print_exc()
+            if self.zygote_gone():
+                self.broken = "sandbox zygote ended"
             return {"status": "error", "error": f"sandbox could not run the job: {type(exc).__name__}: {exc}"[:2000],
                     "text_labels": [], "overlapping_text_pairs": 0, "png": b"", "width": 0, "height": 0, "log": "", "seconds": 0.0}
         finally:
@@ -850,17 +1025,27 @@ class Worker:
                 except Exception:  # noqa: BLE001
                     traceback.print_exc()
 
+    def zygote_gone(self) -> bool:
+        try:
+            return os.waitpid(self.zygote.pid, os.WNOHANG)[0] != 0
+        except ChildProcessError:
+            return True
+
     def ready_message(self) -> dict:
         layers = {name: self.mounted if name == "mountns" else name in self.layers for name in LAYERS}
-        return {"layers": layers, "reasons": self.reasons, "error": ""}
+        return {"layers": layers, "reasons": self.reasons, "error": "", "zygote_pid": self.zygote.pid, "job_uid": self.job_uid}
 
     def serve(self) -> None:
         while (frame := read_frame(self.proto_in)) is not None:
             res = self.run_one(json.loads(frame)["code"])
             png = res.pop("png", b"")
             res.pop("failures", None)
+            res["worker_exiting"] = bool(self.broken)
             write_frame(self.proto_out, json.dumps(res).encode())
             write_frame(self.proto_out, png)
+            if self.broken:
+                return
+        self.zygote.stop()
 
 
 def _warm_up() -> None:
@@ -937,8 +1122,6 @@ def main() -> None:
     except Exception as exc:  # noqa: BLE001 - reported to the client, which raises
         write_frame(proto_out, json.dumps({"error": f"{type(exc).__name__}: {exc}"}).encode())
         return
-    gc.collect()
-    gc.freeze()  # keep children from dirtying inherited pages through GC bookkeeping
     write_frame(proto_out, json.dumps(worker.ready_message()).encode())
     worker.serve()
 

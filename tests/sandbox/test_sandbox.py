@@ -20,6 +20,7 @@ import pytest
 
 from scigen_dagster.resources.sandbox import SandboxResource
 from scigen_dagster.sandbox.pool import LAYERS, STATUSES, SandboxPool, SandboxUnavailableError
+from scigen_dagster.sandbox.worker import JOB_UID_BASE
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 SECRET = f"sk-fake-{uuid.uuid4().hex}"
@@ -52,15 +53,19 @@ def _descends_from_us(pid: int) -> bool:
     return False
 
 
+def _uid(status: str) -> int:
+    return int(status.split("\nUid:\t")[1].split()[0])
+
+
 def nobody_processes() -> list[int]:
-    """Live (non-zombie) processes of uid 65534 started by this test process: what jobs run as."""
+    """Live (non-zombie) job processes (uid JOB_UID_BASE + worker pid) started by this test process."""
     pids = []
     for entry in Path("/proc").iterdir():
         try:
             status = (entry / "status").read_text()
         except OSError:
             continue
-        if (entry.name.isdigit() and "\nUid:\t65534\t" in status and "\nState:\tZ" not in status
+        if (entry.name.isdigit() and _uid(status) >= JOB_UID_BASE and "\nState:\tZ" not in status
                 and _descends_from_us(int(entry.name))):
             pids.append(int(entry.name))
     return pids
@@ -295,11 +300,11 @@ def test_dead_worker_is_replaced_and_job_reported_killed(sandbox):
     job = threading.Thread(target=lambda: holder.setdefault("res", sandbox.render("import time\ntime.sleep(30)\n")))
     job.start()
     deadline = time.monotonic() + 10
-    while not (busy := [p for p in nobody_processes() if parent_pid(p) in workers]):
+    while not (busy := [p for p in nobody_processes() if parent_pid(parent_pid(p)) in workers]):  # worker > zygote > job
         assert time.monotonic() < deadline
         time.sleep(0.05)
     job_pid = busy[0]
-    os.kill(parent_pid(job_pid), 9)
+    os.kill(parent_pid(parent_pid(job_pid)), 9)
     job.join(10)
     res = holder["res"]
     assert res.status == "killed" and "sandbox worker died (killed by SIGKILL)" in res.error
@@ -383,6 +388,7 @@ def _h(id, code, statuses, *reason, leftover=""):
 
 
 DENIED = ("denied by sandbox", "Errno 1]", "Errno 13]")
+HIDDEN = DENIED + ("Errno 2]",)  # the path is not even in the job's view of the filesystem
 HOSTILE = [
     # network
     _h("connect_localhost", "import socket\nsocket.create_connection(('127.0.0.1', 22), timeout=1)\n", "error", *DENIED),
@@ -396,13 +402,14 @@ HOSTILE = [
     _h("environ_secrets", "import os\nprint('environ=' + repr(dict(os.environ)))\nimport matplotlib.pyplot as plt\nplt.title(str(dict(os.environ)))\n",
        "ok", "environ={}"),
     _h("parent_environ", "import os\nprint(open(f'/proc/{os.getppid()}/environ').read())\n", "error", *DENIED),
-    _h("read_shadow", "print(open('/etc/shadow').read())\n", "error", *DENIED),
-    _h("read_outside_file", "print(open('@TMP@/secret.txt').read())\n", "error", *DENIED),
+    _h("read_shadow", "print(open('/etc/shadow').read())\n", "error", *HIDDEN),
+    _h("read_outside_file", "print(open('@TMP@/secret.txt').read())\n", "error", *HIDDEN),
     _h("list_etc", "import os\nprint(os.listdir('/etc'))\n", "error", *DENIED),
-    _h("write_outside", "open('@TMP@/pwned.txt', 'w').write('pwned')\n", "error", *DENIED, "Read-only", leftover="pwned.txt"),
+    _h("write_outside", "open('@TMP@/pwned.txt', 'w').write('pwned')\n", "error", *HIDDEN, "Read-only", leftover="pwned.txt"),
     _h("write_world_tmp", "open('/tmp/scigen-sandbox-pwned', 'w').write('pwned')\n", "error", *DENIED, "Read-only"),
-    _h("delete_parent_cache", "import os, shutil\nos.remove('@TMP@/cache/model.bin')\nshutil.rmtree('@TMP@/cache')\n", "error", *DENIED, "Read-only"),
-    _h("proc_self", "print(open('/proc/self/maps').read())\n", "error", *DENIED),
+    _h("delete_parent_cache", "import os, shutil\nos.remove('@TMP@/cache/model.bin')\nshutil.rmtree('@TMP@/cache')\n", "error", *HIDDEN, "Read-only"),
+    # its own /proc/self is the job's (threadpoolctl reads maps); another process's is not
+    _h("proc_self", "print(open('/proc/self/maps').read()[:100])\nprint(open('/proc/1/maps').read())\n", "error", *DENIED),
     _h("proc_parent_mem", "import os\nopen(f'/proc/{os.getppid()}/mem', 'rb').read(16)\n", "error", *DENIED),
     # processes
     _h("fork_bomb", "import os\nwhile True:\n    os.fork()\n", "error", *DENIED),
