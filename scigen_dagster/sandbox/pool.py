@@ -105,6 +105,7 @@ class _WorkerProcess:
             raise SandboxUnavailableError(f"sandbox worker failed to start: {self._death_reason(exc)}") from exc
         if msg.get("error"):
             raise SandboxUnavailableError(f"sandbox worker failed to start: {msg['error']}")
+        self.zygote_pid = msg.get("zygote_pid")
         return msg
 
     def run(self, code: str) -> tuple[dict, bytes]:
@@ -228,6 +229,9 @@ class SandboxPool:
                     return RenderResult("error", error=f"no sandbox worker for this job: {exc}",
                                         seconds=time.perf_counter() - started, layers=self.active)
             header, png = proc.run(code)
+            if header.get("worker_exiting"):  # it answered, then went: replace it before the next job
+                self._retire(proc)
+                proc = None
         except _WorkerDied as exc:
             self._retire(proc)
             proc = None
@@ -261,6 +265,11 @@ class SandboxPool:
     def worker_pids(self) -> list[int]:
         with self.live_lock:
             return [p.proc.pid for p in self.live]
+
+    def process_pids(self) -> list[int]:
+        """Workers and their zygotes (the parents of every job), for CPU accounting."""
+        with self.live_lock:
+            return [pid for p in self.live for pid in (p.proc.pid, getattr(p, "zygote_pid", None)) if pid]
 
     def close(self) -> None:
         with self.live_lock:

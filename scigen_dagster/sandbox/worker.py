@@ -513,6 +513,29 @@ def _text_metrics(texts: list) -> tuple[list[str], int]:
     return labels, int(np.triu((ix > 0) & (iy > 0), 1).sum())
 
 
+def _raised_in_multiprocessing(exc: BaseException) -> bool:
+    """Whether the exception came from multiprocessing (or a process pool on
+    top of it), whose failures here would otherwise read as a missing
+    /dev/shm or a denied fork."""
+    tb = exc.__traceback__
+    while tb is not None:
+        name = tb.tb_frame.f_code.co_filename.replace("\\", "/")
+        if "/multiprocessing/" in name or name.endswith("/concurrent/futures/process.py"):
+            return True
+        tb = tb.tb_next
+    return False
+
+
+def _adopt_single_png() -> None:
+    """A script that saved exactly one PNG under another name: that is the figure."""
+    try:
+        pngs = [e.name for e in os.scandir(".") if e.name.lower().endswith(".png") and e.is_file(follow_symlinks=False)]
+    except OSError:
+        return
+    if len(pngs) == 1:
+        os.rename(pngs[0], FIGURE)
+
+
 def _describe(exc: BaseException, cfg: dict) -> str:
     """'line N: Type: message-tail', N being the innermost script frame."""
     lineno = exc.lineno if isinstance(exc, SyntaxError) and exc.filename == SCRIPT else None
@@ -526,7 +549,10 @@ def _describe(exc: BaseException, cfg: dict) -> str:
     except Exception:  # a hostile __str__ must not break the report
         detail = ""
     msg = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
-    if isinstance(exc, MemoryError):
+    if _raised_in_multiprocessing(exc):
+        msg = ("multiprocessing is not available in the sandbox (a job cannot start processes or use shared "
+               f"semaphores); do the work in the script's own process [{msg}]")
+    elif isinstance(exc, MemoryError):
         msg += f" (memory limit {cfg['memory_mb']} MB)"
     elif isinstance(exc, PermissionError):
         msg += " (denied by sandbox)"
@@ -550,6 +576,8 @@ def _run_script(code: str, cfg: dict) -> dict:
             if exc.code not in (None, 0):
                 raise
         _join_script_threads()  # like interpreter shutdown, before judging the result
+        if not os.path.lexists(FIGURE):
+            _adopt_single_png()
         if not os.path.lexists(FIGURE):
             if not plt.get_fignums():
                 return {"status": "error", "error": f"script saved no {FIGURE} and left no figure open"}
@@ -1048,7 +1076,7 @@ class Worker:
         self.zygote.stop()
 
 
-def _warm_up() -> None:
+def _warm_up(instrument: bool = True) -> None:
     """Import and exercise what typical scripts use, so forked children
     inherit loaded modules, opened fonts, built parsers and specialised
     bytecode instead of redoing that per job. It must not change global state
@@ -1057,7 +1085,8 @@ def _warm_up() -> None:
     import matplotlib
 
     matplotlib.use("Agg")
-    _instrument_matplotlib()  # first, so the warm-up specialises the patched classes
+    if instrument:  # first, so the warm-up specialises the patched classes
+        _instrument_matplotlib()
     import matplotlib.pyplot as plt
     import mpl_toolkits.mplot3d  # noqa: F401 - solid-geometry scripts
     import numpy as np
