@@ -583,7 +583,10 @@ def _run_script(code: str, cfg: dict) -> dict:
                 return {"status": "error", "error": f"script saved no {FIGURE} and left no figure open"}
             plt.gcf().savefig(FIGURE, dpi=100, bbox_inches="tight")
     except BaseException as exc:  # noqa: BLE001 - anything the script raises is a result
-        traceback.print_exception(type(exc), exc, exc.__traceback__.tb_next or exc.__traceback__)  # skip our exec frame
+        try:
+            traceback.print_exception(type(exc), exc, exc.__traceback__.tb_next or exc.__traceback__)  # skip our exec frame
+        except Exception:  # noqa: BLE001 - the script may have closed stderr; the report still goes out
+            pass
         oversized = isinstance(exc, OversizedFigure) or (isinstance(exc, OSError) and exc.errno == errno.EFBIG)
         status, error = ("oversized" if oversized else "error"), _describe(exc, cfg)
     labels, overlaps = _text_metrics(state["texts"]) if status == "ok" else ([], 0)
@@ -927,10 +930,11 @@ def _inspect_png(path: str, max_bytes: int, pixel_budget: int = PIXEL_BUDGET) ->
         return {"status": "error", "error": f"no {FIGURE} was written"}
     except OSError as exc:
         return {"status": "error", "error": f"{FIGURE} is not a regular file ({exc.strerror})"}
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        os.close(fd)
+        return {"status": "error", "error": f"{FIGURE} is not a regular file"}
     with os.fdopen(fd, "rb") as fh:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            return {"status": "error", "error": f"{FIGURE} is not a regular file"}
         if st.st_size > max_bytes:
             return {"status": "oversized", "error": f"{FIGURE} is {st.st_size / _MB:.1f} MB (limit {max_bytes // _MB} MB)"}
         data = fh.read(max_bytes + 1)
