@@ -962,10 +962,10 @@ def _inspect_png(path: str, max_bytes: int, pixel_budget: int = PIXEL_BUDGET) ->
 
 
 # A figure is blank when almost nothing differs from its background colour:
-# fewer than this share of the pixels, and fewer than _BLANK_MIN_PIXELS. A
-# single short line or word is more than that, so sparse figures pass.
-_BLANK_SHARE = 0.0002
-_BLANK_MIN_PIXELS = 50
+# fewer than _BLANK_MIN_PIXELS and fewer than this share of the pixels. A
+# single small marker is more than that, so sparse figures pass.
+_BLANK_SHARE = 0.00002
+_BLANK_MIN_PIXELS = 16
 
 
 def _blank_reason(rgba) -> str:

@@ -119,7 +119,8 @@ def test_text_extents_match_get_window_extent():
     ("paint", "blank"),
     [
         (lambda px: None, True),  # one colour
-        (lambda px: px.__setitem__((slice(0, 1), slice(0, 40)), (0, 0, 0, 255)), True),  # 40 dark pixels: nothing drawn
+        (lambda px: px.__setitem__((slice(0, 1), slice(0, 10)), (0, 0, 0, 255)), True),  # 10 stray pixels: nothing drawn
+        (lambda px: px.__setitem__((slice(0, 6), slice(0, 6)), (0, 0, 0, 255)), False),  # one small marker is a figure
         (lambda px: px.__setitem__((slice(0, 2), slice(None)), (0, 0, 0, 255)), False),  # 99.6% white: one thin line is a figure
         (lambda px: px.__setitem__((slice(100, 102), slice(200, 240)), (0, 0, 255, 255)), False),  # 80 px, 0.03%: a sparse mark
         (lambda px: px.__setitem__((slice(0, 250), slice(None)), (0, 0, 255, 255)), False),  # two halves
