@@ -4,17 +4,29 @@ A pool of warm worker processes (:mod:`scigen_dagster.sandbox.worker`) imports
 matplotlib once; every script then runs in a fresh fork of a worker that is
 locked down with the layers the host supports (see :data:`LAYERS`):
 
-* ``mountns``  - worker-wide private mount namespace: everything read-only,
-  each job gets its own size-capped tmpfs as cwd;
+* ``mountns``  - worker-wide private mount namespace whose root is a fresh tmpfs
+  holding only Python, site-packages, shared libraries, fonts, time-zone data,
+  /proc and a generated passwd (host paths do not even ``stat``), all
+  read-only; each job gets its own size- and inode-capped tmpfs as cwd;
 * ``netns``    - the job gets an empty network namespace;
 * ``ipcns``    - the job gets its own IPC namespace: no host System V objects
   or POSIX message queues are visible, and none outlives the job;
 * ``rlimits``  - CPU, address space, file size, processes/threads, fds, core;
-* ``privdrop`` - setuid(nobody) when root, a nested user namespace otherwise;
+* ``privdrop`` - setuid to a uid of the worker's own (JOB_UID_BASE + its pid, so
+  process limits are not shared with other workers' jobs) when root, a nested
+  user namespace otherwise;
 * ``landlock`` - reads limited to Python/fonts/libs, writes to the scratch dir,
   no TCP, no signals to processes outside the job;
 * ``seccomp``  - EPERM for sockets, exec, fork (threads stay allowed), ptrace,
-  mounts/namespaces and cross-process calls.
+  mounts/namespaces, cross-process calls, memory no limit counts (memfd,
+  System V shm/queues, xattrs, pipe growth) and inotify/fanotify.
+
+Every job forks from a zygote: a process forked from the warm worker before
+any job, which never receives a job's code or results (the code arrives in the
+child after the fork), so no job can find another's data in its memory.
+Measurements: status, blank check, width and height are computed by trusted
+code from the PNG (decoded within a pixel budget); text labels and overlap
+counts are reported by the job itself (see ``SELF_REPORTED``).
 
 Always on: empty environment, own session/process group, parent-death signal,
 no_new_privs, non-dumpable, wall-clock timeout enforced by the worker with
@@ -40,6 +52,8 @@ from scigen_dagster.sandbox import worker as sandbox_worker
 from scigen_dagster.sandbox.worker import LAYERS, signal_name, write_frame
 
 STATUSES = ("ok", "error", "timeout", "blank", "killed", "oversized")
+# Fields of RenderResult that the job itself reports (it could forge them): not to be scored as verified facts.
+SELF_REPORTED = ("text_labels", "overlapping_text_pairs")
 _STARTUP_TIMEOUT_S = 120.0  # two cold workers importing matplotlib on a busy box
 _RESPONSE_GRACE_S = 30.0  # beyond timeout_s: PNG checks and transfer in the worker
 
@@ -55,11 +69,15 @@ class RenderResult:
     error: str = ""  # "line N: Type: message" when the script raised
     log: str = ""  # tail of the script's stdout/stderr
     seconds: float = 0.0
-    width: int = 0
+    width: int = 0  # from the PNG header, read by trusted code
     height: int = 0
+    # Self-reported: measured inside the job, after its untrusted code ran, so a
+    # script can forge them (within their caps). Status, blank check, width and
+    # height are computed by the trusted side from the PNG; see SELF_REPORTED.
     text_labels: list[str] = field(default_factory=list)
     overlapping_text_pairs: int = 0
     layers: tuple[str, ...] = ()  # protection layers the job ran under
+    self_reported: tuple[str, ...] = SELF_REPORTED
 
     @property
     def ok(self) -> bool:
@@ -198,6 +216,7 @@ class SandboxPool:
                 f"Refusing to run unprotected; to relax, drop them from SandboxResource.require_layers "
                 f"(currently {self.require})."
             )
+        self.memory = dict(ready.get("memory", {}))  # what bounds a job's memory on this host
         return layers, reasons
 
     @property

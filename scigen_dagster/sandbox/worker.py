@@ -760,6 +760,10 @@ class Job:
         started = time.monotonic()
         try:
             pid, pidfd = self.worker.zygote.spawn(self.scratch, layers, probe, [self.log_w, self.report_w, self.code_r])
+        except BaseException:
+            for fd in (self.code_w, self.log_r, self.report_r):
+                os.close(fd)
+            raise
         finally:
             for fd in (self.log_w, self.report_w, self.code_r):
                 os.close(fd)
@@ -1005,6 +1009,7 @@ class Worker:
         self.reasons: dict[str, str] = {}
         self.broken = ""
         read_dirs, read_files = _read_only_paths()
+        self.cgroup_v2 = os.path.exists("/sys/fs/cgroup/cgroup.controllers")  # before /sys leaves our view
         if not self.root:
             try:
                 _enter_user_namespace()
@@ -1063,9 +1068,27 @@ class Worker:
         except ChildProcessError:
             return True
 
+    def memory_bounds(self) -> dict[str, str]:
+        """What bounds a job's memory here, for the ready message: a cgroup is
+        not used (see the note), so these are all there is."""
+        seccomp = "seccomp" in self.layers
+        bounds = {
+            "address_space": f"RLIMIT_AS {self.cfg['memory_mb']} MB" if "rlimits" in self.layers else "none",
+            "scratch": f"tmpfs size={4 * self.cfg['max_output_mb']} MB, nr_inodes=2048" if self.mounted else "host folder, no cap",
+            "uncounted_memory": "denied by seccomp: memfd_create, memfd_secret, shmget, msgget, setxattr*, F_SETPIPE_SZ"
+                                if seccomp else "NOT denied (no seccomp layer)",
+            "processes": f"RLIMIT_NPROC 32 for uid {self.job_uid}, this worker's own" if "privdrop" in self.layers else "shared",
+        }
+        if not self.cgroup_v2:
+            bounds["cgroup"] = "not used: the host has no cgroup v2 hierarchy (v1 or hybrid) to delegate"
+        else:
+            bounds["cgroup"] = "not used: the bounds above are applied instead"
+        return bounds
+
     def ready_message(self) -> dict:
         layers = {name: self.mounted if name == "mountns" else name in self.layers for name in LAYERS}
-        return {"layers": layers, "reasons": self.reasons, "error": "", "zygote_pid": self.zygote.pid, "job_uid": self.job_uid}
+        return {"layers": layers, "reasons": self.reasons, "error": "", "zygote_pid": self.zygote.pid, "job_uid": self.job_uid,
+                "memory": self.memory_bounds()}
 
     def serve(self) -> None:
         while (frame := read_frame(self.proto_in)) is not None:
