@@ -9,9 +9,16 @@ import threading
 import dagster as dg
 from pydantic import Field, PrivateAttr
 
-from scigen_dagster.sandbox.pool import LAYERS, STATUSES, RenderResult, SandboxPool, SandboxUnavailableError
+from scigen_dagster.sandbox.pool import (
+    LAYERS,
+    SELF_REPORTED,
+    STATUSES,
+    RenderResult,
+    SandboxPool,
+    SandboxUnavailableError,
+)
 
-__all__ = ["LAYERS", "STATUSES", "RenderResult", "SandboxResource", "SandboxUnavailableError"]
+__all__ = ["LAYERS", "SELF_REPORTED", "STATUSES", "RenderResult", "SandboxResource", "SandboxUnavailableError"]
 
 
 class SandboxPoolHandle:

@@ -4,15 +4,29 @@ A pool of warm worker processes (:mod:`scigen_dagster.sandbox.worker`) imports
 matplotlib once; every script then runs in a fresh fork of a worker that is
 locked down with the layers the host supports (see :data:`LAYERS`):
 
-* ``mountns``  - worker-wide private mount namespace: everything read-only,
-  each job gets its own size-capped tmpfs as cwd;
+* ``mountns``  - worker-wide private mount namespace whose root is a fresh tmpfs
+  holding only Python, site-packages, shared libraries, fonts, time-zone data,
+  /proc and a generated passwd (host paths do not even ``stat``), all
+  read-only; each job gets its own size- and inode-capped tmpfs as cwd;
 * ``netns``    - the job gets an empty network namespace;
+* ``ipcns``    - the job gets its own IPC namespace: no host System V objects
+  or POSIX message queues are visible, and none outlives the job;
 * ``rlimits``  - CPU, address space, file size, processes/threads, fds, core;
-* ``privdrop`` - setuid(nobody) when root, a nested user namespace otherwise;
+* ``privdrop`` - setuid to a uid of the worker's own (JOB_UID_BASE + its pid, so
+  process limits are not shared with other workers' jobs) when root, a nested
+  user namespace otherwise;
 * ``landlock`` - reads limited to Python/fonts/libs, writes to the scratch dir,
   no TCP, no signals to processes outside the job;
 * ``seccomp``  - EPERM for sockets, exec, fork (threads stay allowed), ptrace,
-  mounts/namespaces and cross-process calls.
+  mounts/namespaces, cross-process calls, memory no limit counts (memfd,
+  System V shm/queues, xattrs, pipe growth) and inotify/fanotify.
+
+Every job forks from a zygote: a process forked from the warm worker before
+any job, which never receives a job's code or results (the code arrives in the
+child after the fork), so no job can find another's data in its memory.
+Measurements: status, blank check, width and height are computed by trusted
+code from the PNG (decoded within a pixel budget); text labels and overlap
+counts are reported by the job itself (see ``SELF_REPORTED``).
 
 Always on: empty environment, own session/process group, parent-death signal,
 no_new_privs, non-dumpable, wall-clock timeout enforced by the worker with
@@ -26,7 +40,6 @@ import os
 import queue
 import select
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -36,9 +49,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from scigen_dagster.sandbox import worker as sandbox_worker
-from scigen_dagster.sandbox.worker import LAYERS, write_frame
+from scigen_dagster.sandbox.worker import LAYERS, signal_name, write_frame
 
 STATUSES = ("ok", "error", "timeout", "blank", "killed", "oversized")
+# Fields of RenderResult that the job itself reports (it could forge them): not to be scored as verified facts.
+SELF_REPORTED = ("text_labels", "overlapping_text_pairs")
 _STARTUP_TIMEOUT_S = 120.0  # two cold workers importing matplotlib on a busy box
 _RESPONSE_GRACE_S = 30.0  # beyond timeout_s: PNG checks and transfer in the worker
 
@@ -54,11 +69,15 @@ class RenderResult:
     error: str = ""  # "line N: Type: message" when the script raised
     log: str = ""  # tail of the script's stdout/stderr
     seconds: float = 0.0
-    width: int = 0
+    width: int = 0  # from the PNG header, read by trusted code
     height: int = 0
+    # Self-reported: measured inside the job, after its untrusted code ran, so a
+    # script can forge them (within their caps). Status, blank check, width and
+    # height are computed by the trusted side from the PNG; see SELF_REPORTED.
     text_labels: list[str] = field(default_factory=list)
     overlapping_text_pairs: int = 0
     layers: tuple[str, ...] = ()  # protection layers the job ran under
+    self_reported: tuple[str, ...] = SELF_REPORTED
 
     @property
     def ok(self) -> bool:
@@ -104,6 +123,7 @@ class _WorkerProcess:
             raise SandboxUnavailableError(f"sandbox worker failed to start: {self._death_reason(exc)}") from exc
         if msg.get("error"):
             raise SandboxUnavailableError(f"sandbox worker failed to start: {msg['error']}")
+        self.zygote_pid = msg.get("zygote_pid")
         return msg
 
     def run(self, code: str) -> tuple[dict, bytes]:
@@ -140,7 +160,7 @@ class _WorkerProcess:
         except subprocess.TimeoutExpired:  # alive but broken or hung: it has to go
             self.stop()
             return f"sandbox worker stopped responding ({exc})"
-        how = f"killed by {signal.Signals(-rc).name}" if rc < 0 else f"exit status {rc}"
+        how = f"killed by {signal_name(-rc)}" if rc < 0 else f"exit status {rc}"
         return f"sandbox worker died ({how})"
 
     def stop(self) -> None:
@@ -196,6 +216,7 @@ class SandboxPool:
                 f"Refusing to run unprotected; to relax, drop them from SandboxResource.require_layers "
                 f"(currently {self.require})."
             )
+        self.memory = dict(ready.get("memory", {}))  # what bounds a job's memory on this host
         return layers, reasons
 
     @property
@@ -203,13 +224,33 @@ class SandboxPool:
         return tuple(name for name in LAYERS if self.layers.get(name))
 
     def render(self, code: str) -> RenderResult:
-        proc = self.idle.get()
+        """Never raises for a job's sake: a job whose worker died, or whose
+        worker could not be replaced, gets an error result of its own."""
         started = time.perf_counter()
+        try:
+            return self._render(code, started)
+        except Exception as exc:  # noqa: BLE001 - one job's failure must not cost the batch
+            return RenderResult("error", error=f"sandbox failure: {type(exc).__name__}: {exc}"[:2000],
+                                seconds=time.perf_counter() - started, layers=self.active)
+
+    def _render(self, code: str, started: float) -> RenderResult:
+        if not isinstance(code, str):
+            return RenderResult("error", error=f"script must be a str, got {type(code).__name__}", layers=self.active)
+        proc = self.idle.get()
         try:
             if proc is None:  # replace a worker that died on an earlier job
                 proc = self._launch()
-                self._check(proc.wait_ready())
+                try:
+                    self._check(proc.wait_ready())
+                except SandboxUnavailableError as exc:
+                    self._retire(proc)
+                    proc = None
+                    return RenderResult("error", error=f"no sandbox worker for this job: {exc}",
+                                        seconds=time.perf_counter() - started, layers=self.active)
             header, png = proc.run(code)
+            if header.get("worker_exiting"):  # it answered, then went: replace it before the next job
+                self._retire(proc)
+                proc = None
         except _WorkerDied as exc:
             self._retire(proc)
             proc = None
@@ -220,16 +261,17 @@ class SandboxPool:
             raise
         finally:
             self.idle.put(proc)
+        status = header.get("status") if header.get("status") in STATUSES else "error"
         return RenderResult(
-            status=header["status"],
-            png=png if header["status"] in ("ok", "blank") and png else None,
-            error=header["error"],
-            log=header["log"],
+            status=status,
+            png=png if status in ("ok", "blank") and png else None,
+            error=str(header.get("error", "")),
+            log=str(header.get("log", "")),
             seconds=time.perf_counter() - started,
-            width=header["width"],
-            height=header["height"],
-            text_labels=header["text_labels"],
-            overlapping_text_pairs=header["overlapping_text_pairs"],
+            width=int(header.get("width", 0)),
+            height=int(header.get("height", 0)),
+            text_labels=list(header.get("text_labels", [])),
+            overlapping_text_pairs=int(header.get("overlapping_text_pairs", 0)),
             layers=self.active,
         )
 
@@ -242,6 +284,11 @@ class SandboxPool:
     def worker_pids(self) -> list[int]:
         with self.live_lock:
             return [p.proc.pid for p in self.live]
+
+    def process_pids(self) -> list[int]:
+        """Workers and their zygotes (the parents of every job), for CPU accounting."""
+        with self.live_lock:
+            return [pid for p in self.live for pid in (p.proc.pid, getattr(p, "zygote_pid", None)) if pid]
 
     def close(self) -> None:
         with self.live_lock:

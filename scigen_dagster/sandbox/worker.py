@@ -27,6 +27,7 @@ import os
 import resource
 import select
 import signal
+import socket
 import stat
 import struct
 import sys
@@ -37,8 +38,14 @@ import traceback
 
 SCRIPT = "<script>"
 FIGURE = "figure.png"
-MAX_PIXELS = 40_000_000
-NOBODY = 65534
+MAX_PIXELS = 40_000_000  # canvas the child's Agg may allocate
+# What the trusted side decodes to inspect a returned PNG: about 4 bytes a
+# pixel, so 16 MP stays under 100 MB however small the compressed file is.
+PIXEL_BUDGET = 16_000_000
+# Jobs run as JOB_UID_BASE + the worker's pid: a uid no host account has and
+# no other live worker shares, so RLIMIT_NPROC (counted per uid) is one
+# worker's alone and one job's threads cannot starve a concurrent job.
+JOB_UID_BASE = 1_000_000_000
 _MB = 1024 * 1024
 _REPORT_CAP = 4 * _MB  # the child's report is untrusted: bound what we buffer
 _LABEL_CAP = 500
@@ -46,12 +53,14 @@ _LABEL_CAP = 500
 # Per-child layers, in the order they are applied: namespaces and rlimits need
 # privileges that privdrop removes, and seccomp comes last so the setup code
 # itself is not filtered. "mountns" is applied once, to the whole worker.
-CHILD_LAYERS = ("netns", "rlimits", "privdrop", "landlock", "seccomp")
+# "ipcns" gives each job its own System V / POSIX message-queue namespace,
+# destroyed (with every object in it) when the job's last process ends.
+CHILD_LAYERS = ("netns", "ipcns", "rlimits", "privdrop", "landlock", "seccomp")
 LAYERS = ("mountns",) + CHILD_LAYERS
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
-CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWNET = 0x00020000, 0x10000000, 0x40000000
+CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWNET, CLONE_NEWIPC = 0x00020000, 0x10000000, 0x40000000, 0x08000000
 CLONE_THREAD = 0x00010000
 MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_BIND, MS_MOVE, MS_REC, MS_PRIVATE = 0x2, 0x4, 0x8, 0x1000, 0x2000, 0x4000, 0x40000
 MNT_DETACH, AT_RECURSIVE = 0x2, 0x8000
@@ -101,7 +110,11 @@ def _read_exact(fd: int, n: int) -> bytes | None:
 
 
 def write_frame(fd: int, payload: bytes) -> None:
-    data = memoryview(struct.pack(">Q", len(payload)) + payload)
+    write_frame_raw(fd, struct.pack(">Q", len(payload)) + payload)
+
+
+def write_frame_raw(fd: int, payload: bytes) -> None:
+    data = memoryview(payload)
     while data:
         data = data[os.write(fd, data):]
 
@@ -127,54 +140,92 @@ def _mount_setattr(path: str, flags: int, attr_set: int, attr_clr: int) -> None:
     _c_check(_syscall(SYS_MOUNT_SETATTR, -100, path.encode(), flags, attr, len(attr)), f"mount_setattr {path}")
 
 
-def _enter_mount_namespace(base: str, read_dirs: list[str]) -> None:
-    """Private mount namespace for the worker and all its children: every mount
-    read-only, and `base` a small writable tmpfs that only holds the per-job
-    mount points. Each job then gets its own size-capped tmpfs (see Job)."""
+def _bind(src: str, target: str) -> None:
+    """Bind `src` (a folder or a file) at `target`, creating the mount point."""
+    if os.path.isdir(src):
+        os.makedirs(target, 0o755, exist_ok=True)
+    else:
+        os.makedirs(os.path.dirname(target), 0o755, exist_ok=True)
+        if not os.path.exists(target):
+            os.close(os.open(target, os.O_CREAT | os.O_WRONLY | os.O_CLOEXEC, 0o644))
+    _mount(src, target, None, MS_BIND | MS_REC, None)
+
+
+def _replicate_links(path: str, root: str, depth: int = 0) -> str:
+    """Recreate under `root` each symlink on the way to `path` (/lib -> usr/lib,
+    a .venv link), so the path resolves there as on the host; returns the
+    path with every link resolved, which is what gets bound."""
+    if depth > 20:
+        raise OSError(errno.ELOOP, f"too many links resolving {path}")
+    cur = "/"
+    for part in path.strip("/").split("/"):
+        nxt = os.path.join(cur, part)
+        if os.path.islink(nxt):
+            target = os.readlink(nxt)
+            if not os.path.lexists(root + nxt):
+                os.makedirs(root + cur, 0o755, exist_ok=True)
+                os.symlink(target, root + nxt)
+            cur = _replicate_links(os.path.normpath(os.path.join(cur, target)), root, depth + 1)
+        else:
+            cur = nxt
+    return cur
+
+
+def _topmost(real: list[str]) -> list[str]:
+    """The paths not inside another one of them (binding those covers the rest)."""
+    real = sorted(set(real))
+    out: list[str] = []
+    for path in real:
+        if not any(path == top or path.startswith(top.rstrip("/") + "/") for top in out):
+            out.append(path)
+    return out
+
+
+def _enter_mount_namespace(base: str, read_dirs: list[str], read_files: list[str], job_uid: int) -> None:
+    """Private mount namespace for the worker, its zygote and all jobs, whose
+    root is a fresh tmpfs holding only what rendering needs: Python,
+    site-packages, shared libraries, fonts, time-zone data, /proc (for a
+    job's own /proc/self; Landlock keeps it from the rest), a passwd file
+    naming the job's uid, and under `base` the per-job scratch mount points.
+    Host paths outside that list do not exist there, not even for stat().
+    Everything is read-only except `base`, where each job gets its own
+    size- and inode-capped tmpfs (see Job)."""
     _c_check(_libc.unshare(CLONE_NEWNS), "unshare(CLONE_NEWNS)")
     _mount("none", "/", None, MS_REC | MS_PRIVATE, None)
-    _mount("tmpfs", base, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=1m,mode=0711")
-    _expose_read_dirs(read_dirs, base)
+    root = base  # the host folder the pool made for this worker becomes our /
+    _mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "size=2m,nr_inodes=4096,mode=0755")
+    extra = [p for p in ("/etc/localtime",) if os.path.exists(p)]  # a link into zoneinfo
+    for path in _topmost([_replicate_links(p, root) for p in read_dirs]):
+        _bind(path, root + path)
+    for path in (_replicate_links(p, root) for p in read_files + extra):
+        if not os.path.exists(root + path):
+            _bind(path, root + path)
+    _bind("/proc", root + "/proc")
+    os.makedirs(root + "/etc", 0o755, exist_ok=True)
+    for name, text in (("passwd", f"root:x:0:0:root:/:/usr/sbin/nologin\nsandbox:x:{job_uid}:{job_uid}:sandbox job:/nonexistent:/usr/sbin/nologin\n"),
+                       ("group", f"root:x:0:\nsandbox:x:{job_uid}:\n")):
+        with open(f"{root}/etc/{name}", "w") as fh:
+            fh.write(text)
+    jobs = root + base  # same path inside as outside: scratch paths mean the same in both
+    os.makedirs(jobs, 0o711, exist_ok=True)
+    _mount("tmpfs", jobs, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=1m,nr_inodes=1024,mode=0711")
+    old = root + "/.oldroot"
+    os.mkdir(old, 0o700)
+    SYS_PIVOT_ROOT = 155
+    _c_check(_syscall(SYS_PIVOT_ROOT, root.encode(), old.encode()), "pivot_root")
+    os.chdir("/")
+    _c_check(_libc.umount2(b"/.oldroot", MNT_DETACH), "umount old root")
+    os.rmdir("/.oldroot")
     _mount_setattr("/", AT_RECURSIVE, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID, 0)
     _mount_setattr(base, 0, 0, MOUNT_ATTR_RDONLY)
 
 
-def _private_ancestor(path: str) -> str | None:
-    """Topmost ancestor that other users cannot traverse (e.g. /root)."""
-    parts = path.strip("/").split("/")
-    for i in range(1, len(parts)):
-        ancestor = "/" + "/".join(parts[:i])
-        if not os.stat(ancestor).st_mode & stat.S_IXOTH:
-            return ancestor
-    return None
-
-
-def _expose_read_dirs(read_dirs: list[str], staging: str) -> None:
-    """Jobs run as nobody, yet Python may live under a private directory
-    (pyenv in /root). Replace each such directory by a tmpfs that contains
-    only bind mounts of the needed subtrees, which also hides the rest of it."""
-    hidden: dict[str, list[str]] = {}
-    for path in read_dirs:
-        ancestor = _private_ancestor(path)
-        if ancestor and not any(path.startswith(p + "/") for p in read_dirs):
-            hidden.setdefault(ancestor, []).append(path)
-    for ancestor, paths in hidden.items():
-        staged = []
-        for path in paths:  # park the subtrees before the tmpfs covers them
-            stage = tempfile.mkdtemp(dir=staging)
-            _mount(path, stage, None, MS_BIND | MS_REC, None)
-            staged.append((stage, path))
-        _mount("tmpfs", ancestor, "tmpfs", MS_NOSUID | MS_NODEV, "size=64k,mode=0755")
-        for stage, path in staged:
-            os.makedirs(path, 0o755, exist_ok=True)
-            _mount(stage, path, None, MS_MOVE, None)
-            os.rmdir(stage)
-
-
 # -------------------------------------------------------------- child layers
 def _read_only_paths() -> tuple[list[str], list[str]]:
-    """What a rendering child may read: Python, site-packages, shared libraries
-    and fonts. Notably absent: /etc, /home, /root, /tmp, /proc, the repo."""
+    """What a rendering child may read: Python, site-packages, shared
+    libraries, fonts (whole font folders, so fonts can be found by name) and
+    time-zone data. Notably absent: the rest of /etc, /home, /root, /tmp, the
+    rest of /proc, the repo."""
     import matplotlib
     from matplotlib import font_manager
 
@@ -182,8 +233,9 @@ def _read_only_paths() -> tuple[list[str], list[str]]:
     paths.add(matplotlib.get_data_path())
     paths.update(os.path.dirname(f.fname) for f in font_manager.fontManager.ttflist + font_manager.fontManager.afmlist)
     paths.update(("/lib", "/lib64", "/usr/lib", "/usr/lib64", "/usr/local/lib"))
+    paths.update(("/usr/share/fonts", "/usr/local/share/fonts", "/usr/share/zoneinfo"))
     dirs = sorted(p for p in paths if os.path.isdir(p))
-    files = [p for p in ("/etc/ld.so.cache", "/dev/urandom", "/dev/random", "/dev/zero") if os.path.exists(p)]
+    files = [p for p in ("/etc/ld.so.cache", "/dev/null", "/dev/urandom", "/dev/random", "/dev/zero") if os.path.exists(p)]
     return dirs, files
 
 
@@ -207,6 +259,10 @@ def _landlock_ruleset(scratch: str, read_dirs: list[str], read_files: list[str])
     ruleset = _c_check(_syscall(SYS_LANDLOCK_CREATE_RULESET, attr, len(attr), 0), "landlock_create_ruleset")
     rules = [(p, LL_READ_FILE | LL_READ_DIR) for p in read_dirs]
     rules += [(p, LL_READ_FILE) for p in read_files]
+    # the generated passwd/group (getpass, pwd) and the local time zone, where the minimal root has them
+    rules += [(p, LL_READ_FILE) for p in ("/etc/passwd", "/etc/group", "/etc/localtime") if os.path.exists(p)]
+    # the job's own /proc/<pid> (threadpoolctl, psutil-style self-inspection); not other processes'
+    rules += [(f"/proc/{os.getpid()}", LL_READ_FILE | LL_READ_DIR)]
     rules += [("/dev/null", LL_READ_FILE | LL_WRITE_FILE)]
     rules += [(scratch, fs & ~(LL_EXECUTE | LL_MAKE_CHAR | LL_MAKE_BLOCK | LL_MAKE_SOCK))]
     for path, access in rules:
@@ -237,7 +293,12 @@ NR = dict(
         160, 167, 168, 169, 175, 176, 246, 313, 320,  # setrlimit swap reboot modules kexec
         248, 249, 250, 298, 321, 323,  # add_key request_key keyctl perf_event_open bpf userfaultfd
         303, 304, 425, 426, 427,  # name_to_handle_at open_by_handle_at io_uring_*
+        # memory no rlimit counts: memfd, System V shared memory and queues, xattrs on tmpfs
+        319, 447, 29, 68, 188, 189, 190, 463,  # memfd_create memfd_secret shmget msgget setxattr lsetxattr fsetxattr setxattrat
+        # watching the host: inotify and fanotify
+        253, 254, 294, 300, 301,  # inotify_init inotify_add_watch inotify_init1 fanotify_init fanotify_mark
     ],
+    fcntl=72, F_SETPIPE_SZ=1031,
 )
 
 
@@ -267,6 +328,9 @@ def _seccomp_program(pid: int) -> bytes:
     prog += allow_if(NR["kill"], ARG0, [0, pid, -pid])  # own process group only
     prog += allow_if(NR["tgkill"], ARG0, [pid])
     prog += allow_if(NR["prlimit64"], ARG0, [0, pid])  # no poking at sibling jobs
+    # pipe buffers are kernel memory too: keep each at its default 64 KB
+    ARG1 = ARG0 + 8
+    prog += [(JEQ, 0, 4, NR["fcntl"]), (LD, 0, 0, ARG1), (JEQ, 0, 1, NR["F_SETPIPE_SZ"]), (RET, 0, 0, EPERM), (RET, 0, 0, ALLOW)]
     # keep the parent-death signal armed, so the child cannot outlive its worker
     prog += [(JEQ, 0, 4, NR["prctl"]), (LD, 0, 0, ARG0), (JEQ, 0, 1, PR_SET_PDEATHSIG), (RET, 0, 0, EPERM), (RET, 0, 0, ALLOW)]
     prog.append((RET, 0, 0, ALLOW))
@@ -291,9 +355,10 @@ class Lockdown:
     and failures are recorded; in job mode the first failure aborts the job,
     so a script never runs with less protection than was advertised."""
 
-    def __init__(self, cfg: dict, worker_root: bool, read_dirs: list[str], read_files: list[str]):
+    def __init__(self, cfg: dict, worker_root: bool, read_dirs: list[str], read_files: list[str], job_uid: int):
         self.cfg = cfg
         self.worker_root = worker_root  # real root (setuid) vs user-namespace root
+        self.job_uid = job_uid  # one per worker: process limits are per uid
         self.read_dirs, self.read_files = read_dirs, read_files
 
     def apply(self, scratch: str, layers: tuple[str, ...], probe: bool) -> dict[str, str]:
@@ -312,6 +377,7 @@ class Lockdown:
         ruleset = attempt("landlock", lambda: _landlock_ruleset(scratch, self.read_dirs, self.read_files)) if "landlock" in layers else None
         steps = {
             "netns": lambda: _c_check(_libc.unshare(CLONE_NEWNET), "unshare(CLONE_NEWNET)"),
+            "ipcns": lambda: _c_check(_libc.unshare(CLONE_NEWIPC), "unshare(CLONE_NEWIPC)"),
             "rlimits": self._rlimits,
             "privdrop": self._drop_privileges,
             "landlock": lambda: ruleset is not None and _c_check(_syscall(SYS_LANDLOCK_RESTRICT_SELF, ruleset, 0), "landlock_restrict_self"),
@@ -338,12 +404,12 @@ class Lockdown:
     def _drop_privileges(self) -> None:
         if self.worker_root:
             os.setgroups([])
-            os.setgid(NOBODY)
-            os.setuid(NOBODY)
+            os.setgid(self.job_uid)
+            os.setuid(self.job_uid)
             _arm_parent_death_signal()  # credential changes clear it
             unreachable = [d for d in self.read_dirs if not os.access(d, os.R_OK | os.X_OK)]
             if unreachable:  # later imports would fail; report instead of half-working
-                raise PermissionError(errno.EACCES, f"nobody cannot read {unreachable} (needs the mountns layer)")
+                raise PermissionError(errno.EACCES, f"uid {self.job_uid} cannot read {unreachable} (needs the mountns layer)")
         else:
             # A nested user namespace leaves us with no capabilities over the
             # namespaces (and mounts) the worker owns.
@@ -447,6 +513,29 @@ def _text_metrics(texts: list) -> tuple[list[str], int]:
     return labels, int(np.triu((ix > 0) & (iy > 0), 1).sum())
 
 
+def _raised_in_multiprocessing(exc: BaseException) -> bool:
+    """Whether the exception came from multiprocessing (or a process pool on
+    top of it), whose failures here would otherwise read as a missing
+    /dev/shm or a denied fork."""
+    tb = exc.__traceback__
+    while tb is not None:
+        name = tb.tb_frame.f_code.co_filename.replace("\\", "/")
+        if "/multiprocessing/" in name or name.endswith("/concurrent/futures/process.py"):
+            return True
+        tb = tb.tb_next
+    return False
+
+
+def _adopt_single_png() -> None:
+    """A script that saved exactly one PNG under another name: that is the figure."""
+    try:
+        pngs = [e.name for e in os.scandir(".") if e.name.lower().endswith(".png") and e.is_file(follow_symlinks=False)]
+    except OSError:
+        return
+    if len(pngs) == 1:
+        os.rename(pngs[0], FIGURE)
+
+
 def _describe(exc: BaseException, cfg: dict) -> str:
     """'line N: Type: message-tail', N being the innermost script frame."""
     lineno = exc.lineno if isinstance(exc, SyntaxError) and exc.filename == SCRIPT else None
@@ -460,7 +549,10 @@ def _describe(exc: BaseException, cfg: dict) -> str:
     except Exception:  # a hostile __str__ must not break the report
         detail = ""
     msg = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
-    if isinstance(exc, MemoryError):
+    if _raised_in_multiprocessing(exc):
+        msg = ("multiprocessing is not available in the sandbox (a job cannot start processes or use shared "
+               f"semaphores); do the work in the script's own process [{msg}]")
+    elif isinstance(exc, MemoryError):
         msg += f" (memory limit {cfg['memory_mb']} MB)"
     elif isinstance(exc, PermissionError):
         msg += " (denied by sandbox)"
@@ -485,40 +577,58 @@ def _run_script(code: str, cfg: dict) -> dict:
                 raise
         _join_script_threads()  # like interpreter shutdown, before judging the result
         if not os.path.lexists(FIGURE):
+            _adopt_single_png()
+        if not os.path.lexists(FIGURE):
             if not plt.get_fignums():
                 return {"status": "error", "error": f"script saved no {FIGURE} and left no figure open"}
             plt.gcf().savefig(FIGURE, dpi=100, bbox_inches="tight")
     except BaseException as exc:  # noqa: BLE001 - anything the script raises is a result
-        traceback.print_exception(type(exc), exc, exc.__traceback__.tb_next or exc.__traceback__)  # skip our exec frame
+        try:
+            traceback.print_exception(type(exc), exc, exc.__traceback__.tb_next or exc.__traceback__)  # skip our exec frame
+        except Exception:  # noqa: BLE001 - the script may have closed stderr; the report still goes out
+            pass
         oversized = isinstance(exc, OversizedFigure) or (isinstance(exc, OSError) and exc.errno == errno.EFBIG)
         status, error = ("oversized" if oversized else "error"), _describe(exc, cfg)
     labels, overlaps = _text_metrics(state["texts"]) if status == "ok" else ([], 0)
     return {"status": status, "error": error, "text_labels": labels, "overlapping_text_pairs": overlaps}
 
 
-def _child_main(job: "Job", code: str, layers: tuple[str, ...], lockdown: Lockdown, probe: bool) -> None:
-    """Runs in the forked child; never returns."""
+def _read_all(fd: int) -> bytes:
+    chunks = []
+    while chunk := os.read(fd, _MB):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _child_main(spec: dict, fds: list[int], lockdown: Lockdown, devnull: int) -> None:
+    """Runs in a child of the zygote; never returns. `fds` are the job's log
+    and report pipes (write ends) and the pipe its code arrives on: the code
+    reaches this process only after the fork, so no job ever shares memory
+    with another job's code, output or drawn text."""
     exit_code = 0
     try:
-        os.dup2(job.devnull, 0)
-        os.dup2(job.log_w, 1)
-        os.dup2(job.log_w, 2)
-        for fd in job.private_fds:  # the worker's protocol pipes must be unreachable
-            os.close(fd)
+        log_w, report_w, code_r = fds
+        os.dup2(devnull, 0)
+        os.dup2(log_w, 1)
+        os.dup2(log_w, 2)
+        os.close(log_w)
         os.setsid()  # own process group: the worker can kill everything at once
-        _arm_parent_death_signal()  # a dying worker takes its running job with it
+        _arm_parent_death_signal()  # a dying zygote (and so a dying worker) takes its running job with it
         _c_check(_libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "prctl(PR_SET_DUMPABLE)")  # no ptrace, root-owned /proc entries
         # Needed by landlock/seccomp without CAP_SYS_ADMIN; setuid() still works after it.
         _c_check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(PR_SET_NO_NEW_PRIVS)")
-        os.chdir(job.scratch)
+        scratch = spec["scratch"]
+        os.chdir(scratch)
         os.environ.clear()
-        tempfile.tempdir = job.scratch
+        tempfile.tempdir = scratch
         sys.argv = ["script.py"]
         sys.stdout.reconfigure(line_buffering=True)
+        code = _read_all(code_r).decode("utf-8", "surrogatepass")
+        os.close(code_r)
         try:
-            failures = lockdown.apply(job.scratch, layers, probe)
-            if os.getppid() != job.worker_pid:
-                raise RuntimeError("worker exited during setup")
+            failures = lockdown.apply(scratch, tuple(spec["layers"]), spec["probe"])
+            if os.getppid() != spec["parent"]:
+                raise RuntimeError("zygote exited during setup")
         except RuntimeError as exc:
             report = {"status": "killed", "error": f"{exc}; refusing to run unprotected"}
         else:
@@ -531,10 +641,96 @@ def _child_main(job: "Job", code: str, layers: tuple[str, ...], lockdown: Lockdo
                 pass
         data = (json.dumps(report) + "\n").encode()
         while data:
-            data = data[os.write(job.report_w, data):]
+            data = data[os.write(report_w, data):]
     except BaseException:  # noqa: BLE001 - last resort, the worker reports a missing report
         exit_code = 70
     os._exit(exit_code)
+
+
+# --------------------------------------------------------------- the zygote
+class Zygote:
+    """A process forked from the warm worker before it handled any job, and
+    the parent of every job. It never sees a job's code or results: it gets
+    only the scratch path, the layers and the job's pipe ends (over a unix
+    socket, SCM_RIGHTS), forks, hands back the child's pid and pidfd, then
+    reports its wait status. The worker keeps all job data to itself."""
+
+    def __init__(self, worker: "Worker"):
+        self.sock, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        worker_pid = os.getpid()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                self.sock.close()
+                for fd in (worker.proto_in, worker.proto_out):
+                    os.close(fd)
+                os.dup2(worker.devnull, 0)  # fd 0 was the protocol's stdin
+                _arm_parent_death_signal()
+                if os.getppid() != worker_pid:
+                    os._exit(0)
+                _zygote_loop(theirs, worker.lockdown, worker.devnull)
+            finally:
+                os._exit(1)
+        theirs.close()
+        self.pid = pid
+
+    def spawn(self, scratch: str, layers: tuple[str, ...], probe: bool, fds: list[int]) -> tuple[int, int]:
+        """Start a job child; returns its pid and a pidfd for it."""
+        spec = {"scratch": scratch, "layers": list(layers), "probe": probe}
+        socket.send_fds(self.sock, [json.dumps(spec).encode()], fds)
+        msg, got, _, _ = socket.recv_fds(self.sock, 4096, 1)
+        if not msg or len(got) != 1:
+            for fd in got:
+                os.close(fd)
+            raise RuntimeError(f"sandbox zygote failed to start the job ({msg[:200]!r})")
+        return json.loads(msg)["pid"], got[0]
+
+    def wait_status(self, pid: int, timeout_s: float) -> int | None:
+        """The wait status of job `pid`, once it has ended (reports of
+        earlier jobs that were given up on are skipped)."""
+        deadline = time.monotonic() + timeout_s
+        while (left := deadline - time.monotonic()) > 0:
+            self.sock.settimeout(left)
+            try:
+                msg = self.sock.recv(4096)
+            except TimeoutError:
+                return None
+            finally:
+                self.sock.settimeout(None)
+            if not msg:
+                raise RuntimeError("sandbox zygote exited")
+            rep = json.loads(msg)
+            if rep["pid"] == pid:
+                return int(rep["status"])
+        return None
+
+    def stop(self) -> None:
+        self.sock.close()  # EOF: the zygote exits
+        try:
+            os.waitpid(self.pid, 0)
+        except ChildProcessError:
+            pass
+
+
+def _zygote_loop(sock: socket.socket, lockdown: Lockdown, devnull: int) -> None:
+    me = os.getpid()
+    while True:
+        msg, fds, _, _ = socket.recv_fds(sock, 65536, 3)
+        if not msg:
+            os._exit(0)
+        spec = json.loads(msg) | {"parent": me}
+        pid = os.fork()
+        if pid == 0:
+            sock.close()
+            _child_main(spec, fds, lockdown, devnull)
+        pidfd = os.pidfd_open(pid)  # before the child can be reaped: it names this very process
+        for fd in fds:
+            os.close(fd)
+        socket.send_fds(sock, [json.dumps({"pid": pid}).encode()], [pidfd])
+        os.close(pidfd)
+        status = os.waitpid(pid, 0)[1]
+        _kill_group(pid)  # anything left in its process group (the group outlives its reaped leader only while used)
+        sock.send(json.dumps({"pid": pid, "status": status}).encode())
 
 
 # ------------------------------------------------------------------- the job
@@ -550,30 +746,37 @@ class Job:
         os.mkdir(self.scratch, 0o700)
         if worker.mounted:
             size_kb = 4 * worker.cfg["max_output_mb"] * 1024  # bounds total disk use, not just one file
-            owner = NOBODY if worker.root else 0
+            owner = worker.job_uid if worker.root else 0
             _mount("tmpfs", self.scratch, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                   f"size={size_kb}k,mode=0700,uid={owner},gid={owner}")
+                   f"size={size_kb}k,nr_inodes=2048,mode=0700,uid={owner},gid={owner}")
         elif worker.root:
-            os.chown(self.scratch, NOBODY, NOBODY)
-        self.devnull = worker.devnull
-        self.log_r, self.log_w = os.pipe()
-        self.report_r, self.report_w = os.pipe()
-        self.private_fds = (worker.proto_in, worker.proto_out, self.log_r, self.report_r, self.log_w)
+            os.chown(self.scratch, worker.job_uid, worker.job_uid)
+        self.log_r, self.log_w = os.pipe2(os.O_CLOEXEC)
+        self.report_r, self.report_w = os.pipe2(os.O_CLOEXEC)
+        self.code_r, self.code_w = os.pipe2(os.O_CLOEXEC)
 
     def run(self, code: str, layers: tuple[str, ...], probe: bool = False) -> dict:
         cfg = self.worker.cfg
-        sys.stdout.flush()
-        sys.stderr.flush()
         started = time.monotonic()
-        self.worker_pid = os.getpid()
-        pid = os.fork()
-        if pid == 0:
-            _child_main(self, code, layers, self.worker.lockdown, probe)
-        os.close(self.log_w)
-        os.close(self.report_w)
         try:
-            log, report, timed_out, wait_status = self._supervise(pid, started + cfg["timeout_s"])
+            pid, pidfd = self.worker.zygote.spawn(self.scratch, layers, probe, [self.log_w, self.report_w, self.code_r])
+        except BaseException:
+            for fd in (self.code_w, self.log_r, self.report_r):
+                os.close(fd)
+            raise
         finally:
+            for fd in (self.log_w, self.report_w, self.code_r):
+                os.close(fd)
+        try:
+            try:
+                write_frame_raw(self.code_w, code.encode("utf-8", "surrogatepass"))
+            except BrokenPipeError:
+                pass  # the child died before reading it; its status says how
+            finally:
+                os.close(self.code_w)
+            log, report, timed_out, wait_status = self._supervise(pid, pidfd, started + cfg["timeout_s"])
+        finally:
+            os.close(pidfd)
             os.close(self.log_r)
             os.close(self.report_r)
         result = self._classify(report, timed_out, wait_status)
@@ -581,10 +784,9 @@ class Job:
         result["seconds"] = time.monotonic() - started
         return result
 
-    def _supervise(self, pid: int, deadline: float) -> tuple[str, bytes, bool, int]:
+    def _supervise(self, pid: int, pidfd: int, deadline: float) -> tuple[str, bytes, bool, int | None]:
         cap = self.worker.cfg["max_stdout_kb"] * 1024
         log, dropped, report = bytearray(), 0, bytearray()
-        pidfd = os.pidfd_open(pid)
         poller = select.poll()
         for fd in (self.log_r, self.report_r, pidfd):
             poller.register(fd, select.POLLIN)
@@ -600,15 +802,17 @@ class Job:
                 if not events:
                     if wait_status is not None:
                         break
-                    if not timed_out:
-                        timed_out = True
-                        _kill_group(pid)
-                        deadline = time.monotonic() + 10  # now just waiting to reap it
+                    if timed_out:
+                        raise RuntimeError("job did not end within 10 s of SIGKILL")
+                    timed_out = True
+                    _kill_group(pid)
+                    deadline = time.monotonic() + 10  # now just waiting to reap it
                 for fd, _ in events:
                     if fd == pidfd:
                         poller.unregister(pidfd)
-                        wait_status = os.waitpid(pid, 0)[1]
-                        _kill_group(pid)  # threads die with the process; anything else goes now
+                        wait_status = self.worker.zygote.wait_status(pid, 10.0)  # it reaps, then kills the group
+                        if wait_status is None:
+                            raise RuntimeError("sandbox zygote did not report the job's end")
                         drain_deadline = time.monotonic() + 1.0
                         continue
                     chunk = os.read(fd, 65536)
@@ -622,8 +826,9 @@ class Job:
                             del log[: len(log) - cap]
                     elif len(report) < _REPORT_CAP:
                         report += chunk
-        finally:
-            os.close(pidfd)
+        except BaseException:
+            _kill_group(pid)
+            raise
         text = log.decode("utf-8", "replace")
         if dropped:
             text = f"[sandbox: {dropped} earlier bytes of output dropped]\n" + text
@@ -634,10 +839,12 @@ class Job:
         result = {"status": "error", "error": "", "text_labels": [], "overlapping_text_pairs": 0, "png": b"", "width": 0, "height": 0}
         if timed_out:
             return result | {"status": "timeout", "error": f"wall-clock timeout after {cfg['timeout_s']:g}s; process group killed"}
+        if wait_status is None:  # not reaped in time (cannot happen with SIGKILL, but stay total)
+            return result | {"status": "killed", "error": "job did not end after SIGKILL"}
         if os.WIFSIGNALED(wait_status):
-            sig = signal.Signals(os.WTERMSIG(wait_status))
+            num = os.WTERMSIG(wait_status)
             why = {signal.SIGXCPU: f" (CPU limit {cfg['cpu_s']}s)", signal.SIGXFSZ: f" (file size limit {cfg['max_output_mb']} MB)"}
-            return result | {"status": "killed", "error": f"killed by {sig.name}{why.get(sig, '')}"}
+            return result | {"status": "killed", "error": f"killed by {signal_name(num)}{why.get(num, '')}"}
         report = _parse_report(raw_report)
         if report is None:
             code = os.WEXITSTATUS(wait_status)
@@ -645,6 +852,8 @@ class Job:
         result.update(report)
         if result["status"] == "ok":
             result.update(_inspect_png(os.path.join(self.scratch, FIGURE), cfg["max_output_mb"] * _MB))
+        if result["status"] != "ok":  # whatever the job claimed to have drawn, nothing was accepted
+            result.update(text_labels=[], overlapping_text_pairs=0)
         return result
 
     def cleanup(self) -> None:
@@ -669,9 +878,26 @@ def _kill_group(pid: int) -> None:
             pass
 
 
+def signal_name(num: int) -> str:
+    """A name for any signal number, known to this Python or not."""
+    try:
+        return signal.Signals(num).name
+    except ValueError:
+        return f"signal {num}"
+
+
 def _parse_report(raw: bytes) -> dict | None:
     """The report comes from the child after untrusted code ran in it: accept
-    only the expected shape, with bounded sizes."""
+    only the expected shape, with bounded sizes. Total: whatever the bytes
+    are (deep nesting, huge numbers, odd types), the answer is a report or
+    None, never an exception."""
+    try:
+        return _parse_report_unchecked(raw)
+    except Exception:  # noqa: BLE001 - RecursionError, MemoryError-free ValueErrors, TypeErrors...
+        return None
+
+
+def _parse_report_unchecked(raw: bytes) -> dict | None:
     lines = raw.strip().splitlines()
     try:
         rep = json.loads(lines[-1]) if lines else None
@@ -685,8 +911,8 @@ def _parse_report(raw: bytes) -> dict | None:
     return {
         "status": rep["status"],
         "error": str(rep.get("error", ""))[:2000],
-        "text_labels": [str(s)[:200] for s in labels[:_LABEL_CAP]] if isinstance(labels, list) else [],
-        "overlapping_text_pairs": max(0, overlaps) if isinstance(overlaps, int) else 0,
+        "text_labels": [s[:200] for s in labels[:_LABEL_CAP] if isinstance(s, str)] if isinstance(labels, list) else [],
+        "overlapping_text_pairs": min(max(0, overlaps), 10**6) if type(overlaps) is int else 0,
         "failures": {str(k): str(v)[:500] for k, v in failures.items()} if isinstance(failures, dict) else {},
     }
 
@@ -694,10 +920,12 @@ def _parse_report(raw: bytes) -> dict | None:
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
-def _inspect_png(path: str, max_bytes: int) -> dict:
+def _inspect_png(path: str, max_bytes: int, pixel_budget: int = PIXEL_BUDGET) -> dict:
     """Validate the child's output without trusting it: no symlinks/FIFOs,
-    size checked before reading, pixel count checked before decoding."""
-    from PIL import Image, ImageStat
+    size checked before reading, pixel count checked (IHDR, then Pillow's
+    decompression limit) before decoding, so a tiny file cannot make the
+    trusted side allocate more than about 4 bytes x ``pixel_budget``."""
+    from PIL import Image
 
     try:
         # O_NONBLOCK: a FIFO named figure.png must not block the worker
@@ -706,48 +934,60 @@ def _inspect_png(path: str, max_bytes: int) -> dict:
         return {"status": "error", "error": f"no {FIGURE} was written"}
     except OSError as exc:
         return {"status": "error", "error": f"{FIGURE} is not a regular file ({exc.strerror})"}
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        os.close(fd)
+        return {"status": "error", "error": f"{FIGURE} is not a regular file"}
     with os.fdopen(fd, "rb") as fh:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            return {"status": "error", "error": f"{FIGURE} is not a regular file"}
         if st.st_size > max_bytes:
             return {"status": "oversized", "error": f"{FIGURE} is {st.st_size / _MB:.1f} MB (limit {max_bytes // _MB} MB)"}
         data = fh.read(max_bytes + 1)
-    if not data.startswith(PNG_SIGNATURE) or data[12:16] != b"IHDR":
+    if not data.startswith(PNG_SIGNATURE) or data[12:16] != b"IHDR" or len(data) < 33:
         return {"status": "error", "error": f"{FIGURE} is not a PNG file"}
     width, height = struct.unpack(">II", data[16:24])
-    if width * height > MAX_PIXELS:
-        return {"status": "oversized", "error": f"{FIGURE} is {width}x{height} px (> {MAX_PIXELS // 1_000_000} MP)"}
+    if width * height > pixel_budget:
+        return {"status": "oversized",
+                "error": f"{FIGURE} is {width}x{height} px = {width * height / 1e6:.1f} MP, above the inspection budget of "
+                         f"{pixel_budget / 1e6:g} MP (save with a smaller figsize or dpi)"}
+    Image.MAX_IMAGE_PIXELS = pixel_budget  # also refuses what IHDR does not tell (e.g. an APNG frame)
     try:
-        img = Image.open(io.BytesIO(data))
+        img = Image.open(io.BytesIO(data), formats=["PNG"])
+        if img.width * img.height > pixel_budget:
+            raise Image.DecompressionBombError("frame above the pixel budget")
         img.load()
         rgba = img if img.mode == "RGBA" else img.convert("RGBA")
+    except Image.DecompressionBombError as exc:
+        return {"status": "oversized", "error": f"{FIGURE} is above the inspection budget of {pixel_budget / 1e6:g} MP ({exc})"}
     except Exception as exc:  # noqa: BLE001 - any decoder complaint means a bad file
         return {"status": "error", "error": f"{FIGURE} could not be decoded: {exc}"}
     out = {"png": data, "width": width, "height": height}
-    n_pixels = width * height
-    std = ImageStat.Stat(rgba.convert("L")).stddev[0]
-    if std >= 2 and _majority_colour_count(rgba) <= 0.995 * n_pixels:
-        return out
-    mode_count = max(n for n, _ in rgba.getcolors(n_pixels))  # exact, for the message
-    if std < 2 or mode_count > 0.995 * n_pixels:
-        return out | {"status": "blank", "error": f"image is near-uniform (gray std {std:.2f}, {100 * mode_count / n_pixels:.2f}% one colour)"}
-    return out
+    blank = _blank_reason(rgba)
+    return out | {"status": "blank", "error": blank} if blank else out
 
 
-def _majority_colour_count(rgba) -> int:
-    """Pixels of the colour held by more than half of them (0 if none does).
-    Such a colour is the median of the pixel values, found in linear time:
-    a cheaper stand-in for counting every colour (getcolors) whenever only
-    "does one colour cover more than 99.5%" matters."""
+# A figure is blank when almost nothing differs from its background colour:
+# fewer than _BLANK_MIN_PIXELS and fewer than this share of the pixels. A
+# single small marker is more than that, so sparse figures pass.
+_BLANK_SHARE = 0.00002
+_BLANK_MIN_PIXELS = 16
+
+
+def _blank_reason(rgba) -> str:
+    """Why the image counts as blank ('' if it does not): judged on how many
+    pixels differ from the background, not on how uniform it looks."""
     import numpy as np
 
-    pixels = np.frombuffer(rgba.tobytes(), dtype=np.uint32)
-    if pixels.size == 0:
-        return 0
-    median = np.partition(pixels, pixels.size // 2)[pixels.size // 2]
-    count = int(np.count_nonzero(pixels == median))
-    return count if 2 * count > pixels.size else 0
+    pixels = np.asarray(rgba).view(np.uint32).reshape(-1)
+    n = pixels.size
+    if n == 0:
+        return "image has no pixels"
+    # the background covers more than half of any blank image, so it is the
+    # median pixel value: found in linear time, without counting every colour
+    median = np.partition(pixels, n // 2)[n // 2]
+    drawn = n - int(np.count_nonzero(pixels == median))
+    if drawn >= max(_BLANK_MIN_PIXELS, _BLANK_SHARE * n):
+        return ""
+    return f"image is near-uniform (only {drawn} of {n} pixels, {100 * drawn / n:.3f}%, differ from the background)"
 
 
 # ----------------------------------------------------------------- the worker
@@ -765,8 +1005,11 @@ class Worker:
         self.base = cfg["base_dir"]
         self.devnull = os.open(os.devnull, os.O_RDWR)
         self.root = os.geteuid() == 0
+        self.job_uid = JOB_UID_BASE + os.getpid()
         self.reasons: dict[str, str] = {}
+        self.broken = ""
         read_dirs, read_files = _read_only_paths()
+        self.cgroup_v2 = os.path.exists("/sys/fs/cgroup/cgroup.controllers")  # before /sys leaves our view
         if not self.root:
             try:
                 _enter_user_namespace()
@@ -774,11 +1017,14 @@ class Worker:
                 self.reasons["userns"] = str(exc)
         self.mounted = False
         try:
-            _enter_mount_namespace(self.base, read_dirs)
+            _enter_mount_namespace(self.base, read_dirs, read_files, self.job_uid)
             self.mounted = True
         except OSError as exc:
             self.reasons["mountns"] = str(exc)
-        self.lockdown = Lockdown(cfg, self.root, read_dirs, read_files)
+        self.lockdown = Lockdown(cfg, self.root, read_dirs, read_files, self.job_uid)
+        gc.collect()
+        gc.freeze()  # keep the zygote's children from dirtying inherited pages through GC bookkeeping
+        self.zygote = Zygote(self)  # before any job: it must never hold one's data
         self.layers = self._probe()
 
     def _probe(self) -> tuple[str, ...]:
@@ -794,24 +1040,70 @@ class Worker:
         self.reasons.update(res["failures"])
         return tuple(layer for layer in CHILD_LAYERS if layer not in res["failures"])
 
+    def run_one(self, code: str) -> dict:
+        """One job, whatever it does: any failure of the trusted side while
+        handling it becomes that job's error result, never the worker's end.
+        If the zygote is gone, the worker says so and exits after answering
+        (a new zygote cannot be made from a worker that has held job data)."""
+        job = None
+        try:
+            job = Job(self)
+            return job.run(code, self.layers)
+        except Exception as exc:  # noqa: BLE001 - the worker must outlive any job
+            traceback.print_exc()
+            if self.zygote_gone():
+                self.broken = "sandbox zygote ended"
+            return {"status": "error", "error": f"sandbox could not run the job: {type(exc).__name__}: {exc}"[:2000],
+                    "text_labels": [], "overlapping_text_pairs": 0, "png": b"", "width": 0, "height": 0, "log": "", "seconds": 0.0}
+        finally:
+            if job is not None:
+                try:
+                    job.cleanup()
+                except Exception:  # noqa: BLE001
+                    traceback.print_exc()
+
+    def zygote_gone(self) -> bool:
+        try:
+            return os.waitpid(self.zygote.pid, os.WNOHANG)[0] != 0
+        except ChildProcessError:
+            return True
+
+    def memory_bounds(self) -> dict[str, str]:
+        """What bounds a job's memory here, for the ready message: a cgroup is
+        not used (see the note), so these are all there is."""
+        seccomp = "seccomp" in self.layers
+        bounds = {
+            "address_space": f"RLIMIT_AS {self.cfg['memory_mb']} MB" if "rlimits" in self.layers else "none",
+            "scratch": f"tmpfs size={4 * self.cfg['max_output_mb']} MB, nr_inodes=2048" if self.mounted else "host folder, no cap",
+            "uncounted_memory": "denied by seccomp: memfd_create, memfd_secret, shmget, msgget, setxattr*, F_SETPIPE_SZ"
+                                if seccomp else "NOT denied (no seccomp layer)",
+            "processes": f"RLIMIT_NPROC 32 for uid {self.job_uid}, this worker's own" if "privdrop" in self.layers else "shared",
+        }
+        if not self.cgroup_v2:
+            bounds["cgroup"] = "not used: the host has no cgroup v2 hierarchy (v1 or hybrid) to delegate"
+        else:
+            bounds["cgroup"] = "not used: the bounds above are applied instead"
+        return bounds
+
     def ready_message(self) -> dict:
         layers = {name: self.mounted if name == "mountns" else name in self.layers for name in LAYERS}
-        return {"layers": layers, "reasons": self.reasons, "error": ""}
+        return {"layers": layers, "reasons": self.reasons, "error": "", "zygote_pid": self.zygote.pid, "job_uid": self.job_uid,
+                "memory": self.memory_bounds()}
 
     def serve(self) -> None:
         while (frame := read_frame(self.proto_in)) is not None:
-            job = Job(self)
-            try:
-                res = job.run(json.loads(frame)["code"], self.layers)
-            finally:
-                job.cleanup()
-            png = res.pop("png")
+            res = self.run_one(json.loads(frame)["code"])
+            png = res.pop("png", b"")
             res.pop("failures", None)
+            res["worker_exiting"] = bool(self.broken)
             write_frame(self.proto_out, json.dumps(res).encode())
             write_frame(self.proto_out, png)
+            if self.broken:
+                return
+        self.zygote.stop()
 
 
-def _warm_up() -> None:
+def _warm_up(instrument: bool = True) -> None:
     """Import and exercise what typical scripts use, so forked children
     inherit loaded modules, opened fonts, built parsers and specialised
     bytecode instead of redoing that per job. It must not change global state
@@ -820,7 +1112,8 @@ def _warm_up() -> None:
     import matplotlib
 
     matplotlib.use("Agg")
-    _instrument_matplotlib()  # first, so the warm-up specialises the patched classes
+    if instrument:  # first, so the warm-up specialises the patched classes
+        _instrument_matplotlib()
     import matplotlib.pyplot as plt
     import mpl_toolkits.mplot3d  # noqa: F401 - solid-geometry scripts
     import numpy as np
@@ -885,8 +1178,6 @@ def main() -> None:
     except Exception as exc:  # noqa: BLE001 - reported to the client, which raises
         write_frame(proto_out, json.dumps({"error": f"{type(exc).__name__}: {exc}"}).encode())
         return
-    gc.collect()
-    gc.freeze()  # keep children from dirtying inherited pages through GC bookkeeping
     write_frame(proto_out, json.dumps(worker.ready_message()).encode())
     worker.serve()
 
