@@ -139,7 +139,7 @@ class Progress:
     ``every`` seconds (and always at the end). Reused partitions count as done but not
     into the rate, so the ETA reflects the work that is really left."""
 
-    def __init__(self, log, label: str, items_per_partition: dict, every: float = 10.0,
+    def __init__(self, log, label: str, items_per_partition: dict, every: float = 30.0,
                  clock: Callable[[], float] = time.monotonic):
         self.log, self.label, self.every, self.clock = log, label, every, clock
         self.pending = dict(items_per_partition)
