@@ -13,6 +13,7 @@ from scigen_dagster.generation.figures import figure_table
 from scigen_dagster.generation.imgcoder import OFFLINE_PLANNER
 from scigen_dagster.registry import ModelSpec
 from scigen_dagster.reporting.formatting import or_not_measured
+from scigen_dagster.resources.llm import usage_between
 
 
 def image_asset(spec: ModelSpec) -> dg.AssetsDefinition:
@@ -37,6 +38,8 @@ def image_asset(spec: ModelSpec) -> dg.AssetsDefinition:
         storage = context.resources.storage
         # The planner's prompt shapes a model planner's figures; the rules have none.
         planner_prompt = prompts.load("imgcoder_plan").sha256 if spec.planner != OFFLINE_PLANNER else ""
+        llm = context.resources.llm if "llm" in kind.resource_keys(spec).values() else None
+        before = llm.usage() if llm is not None else None
         step = run_step(
             context, storage, name, partition_keys(context), figure_table,
             inputs=lambda key: [(keys.ITEMS, key)],
@@ -61,6 +64,8 @@ def image_asset(spec: ModelSpec) -> dg.AssetsDefinition:
             "thumbnails": thumbnails_md(storage, frame),
             "preview": preview(frame, ["problem_id", "status", "attempts", "reason", "image_path"]),
         }
+        if llm is not None:
+            metadata["llm_usage"] = dg.MetadataValue.json(usage_between(before, llm.usage()))
         if kind.writes_code and len(frame):
             metadata["first_try_success_rate"] = float((ok & (frame["attempts"] == 1)).mean())
             metadata["repairs"] = int((frame["attempts"] > 1).sum())

@@ -483,3 +483,96 @@ def _camel(d: dict) -> dict:
 def _short(payload: dict) -> str:
     err = payload.get("error") or {}
     return str(err.get("message", payload))[:80]
+
+
+# ---------------------------------------------------------------- a model of this project's roles
+
+AnswerKey = Callable[[str, dict[str, str]], "str | None"]
+
+
+def _stable(text: str) -> int:
+    import hashlib
+
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "big")
+
+
+def _tag(text: str, name: str) -> str:
+    m = re.search(rf"<{name}>\s*(.*?)\s*</{name}>", text, re.S)
+    return m.group(1) if m else ""
+
+
+def parse_options(text: str) -> dict[str, str]:
+    return {m.group(1): m.group(2).strip() for m in re.finditer(r"^([A-E])\. (.*)$", _tag(text, "options"), re.M)}
+
+
+def scigen_responder(answer_key: AnswerKey | None = None, unreadable_every: int = 0) -> Responder:
+    """A stand-in for a capable model in every role of this project, recognized by its
+    prompt: the filter keeps, the classifier picks a listed label, the quiz writer quotes
+    the problem, the planner writes a four-part plan with numbered bold headings ("1.
+    **Image Content** — ...") and a python script (the rule planner's) followed by a
+    ```bash block, the judge reasons and ends with JSON, the answerer answers with
+    ``answer_key`` (else "A") in a reply style that varies per question, and the grader
+    reads which option a free-form reply chose. With ``unreadable_every`` = n, every n-th
+    answer is free-form ("I'd go with the one that says 12 V") that only a grader reads."""
+
+    def respond(req: EmuRequest) -> str:
+        system, user = req.system, req.user
+        if "screen science problems" in system:
+            verdict = {"keep": True, "reason_category": "keep", "reason": "A concrete setting with values."}
+            return json.dumps(verdict) if req.want_json else "The setting is concrete.\n" + json.dumps(verdict)
+        if "label science problems" in system:
+            labels = re.findall(r"^- (.+)$", system, re.M)
+            return json.dumps({"label": labels[0] if labels else "unclassifiable"})
+        if "write quizzes" in system:
+            problem = _tag(user, "problem")
+            words = problem.split()
+            snippet = " ".join(words[: min(4, len(words))])
+            quiz = {"question": "Which phrase of the problem does the figure show?",
+                    "options": {"A": snippet, "B": snippet + " (not)", "C": "nothing of the kind", "D": "another setting"},
+                    "correct_option": "A", "evidence_snippet": snippet}
+            return json.dumps({"quizzes": [quiz, {**quiz, "question": "Which phrase is labelled in the figure?"}]})
+        if "draw figures for science textbooks" in system:
+            return _plan_reply(req)
+        if "review scientific figures" in system:
+            scores = {"Correctness_Fidelity": 2, "Layout_Precision": 1, "Readability_Occlusion": 2,
+                      "Scientific_Plausibility": 2, "Expressiveness_Richness": 1}
+            if req.want_json:
+                return json.dumps(scores)
+            return "Values are labelled. Layout is fine. No overlap. Conventions ok. Mostly complete.\n" + json.dumps(scores)
+        if "read answers to multiple-choice" in system:
+            options = parse_options(user)
+            reply = _tag(user, "reply")
+            hits = [k for k, v in options.items() if v and v in reply]
+            return json.dumps({"letter": hits[0] if len(hits) == 1 else "NONE"})
+        if "single option letter" in system:
+            question, options = _tag(user, "question"), parse_options(user)
+            letter = answer_key(question, options) if answer_key else "A"
+            if letter is None:
+                return "NONE"
+            n = _stable(question + json.dumps(options, sort_keys=True))
+            if unreadable_every and n % unreadable_every == 0 and options.get(letter):
+                return f"I'd go with the one that says {options[letter]}"
+            return styled_letter(letter, options.get(letter, ""), n)
+        return echo(req)
+
+    return respond
+
+
+def _plan_reply(req: EmuRequest) -> str:
+    from scigen_dagster.generation import rules
+
+    user = req.user
+    image_type = (re.search(r"^Image type: (.*)$", user, re.M) or [None, ""])[1].strip()
+    item = {"question": _tag(user, "problem"), "image_type": image_type, "problem_id": str(_stable(user))}
+    hint = user.split("Your previous script failed with:", 1)[1][:400] if "Your previous script failed" in user else None
+    plan = rules.plan_figure(item, repair_hint=hint)
+    s = plan.sections
+    return (
+        "Here is the plan for the figure.\n\n"
+        f"1. **Image Content** — {s['Image Content']}\n"
+        f"2. **Layout** — {s['Layout']}\n"
+        f"3. **Labels** — {s['Labels']}\n"
+        f"4. **Drawing Considerations** — {s['Drawing Considerations']}\n\n"
+        f"```python\n{plan.code.rstrip()}\n```\n\n"
+        "To run it:\n```bash\npython figure.py\n```\n"
+    )

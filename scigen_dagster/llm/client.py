@@ -553,7 +553,8 @@ class LLMClient:
 
     @staticmethod
     def _truncated_reason(role: str, settings: RoleSettings, cut: _Truncated) -> str:
-        var = f"{settings.env_prefix or 'SCIGEN_' + role.split(':')[0].upper() + '_'}MAX_TOKENS"
+        prefix = settings.env_prefix or f"SCIGEN_{role.split(':')[0].upper()}_"
+        var = f"{prefix}max_tokens" if prefix.startswith("the registry") else f"{prefix}MAX_TOKENS"
         return (f"truncated: role {role}, model {settings.model}: the reply was cut at max_tokens={cut.max_tokens} "
                 f"(reasoning used {cut.reasoning_tokens}, finish {cut.finish_reason or 'empty'}) even after one retry "
                 f"with a larger budget; fix: raise max_tokens ({var}) or lower reasoning_effort / thinking_budget")
