@@ -12,11 +12,11 @@ from scigen_dagster.assets.exports import finetune_asset
 from scigen_dagster.assets.partitions import image_type_partitions
 from scigen_dagster.assets.problems import benchmark_items, corpus, taxonomy_labels, visualizable_problems
 from scigen_dagster.assets.reporting import leaderboard_asset
+from scigen_dagster.llm.cache import default_cache_path
 from scigen_dagster.registry import ModelSpec, load_registry
 from scigen_dagster.resources.corpus import CorpusResource
 from scigen_dagster.resources.diffusion import DiffusionResource
 from scigen_dagster.resources.engines import OcrResource, TaxonomyClassifierResource
-from scigen_dagster.llm.cache import default_cache_path
 from scigen_dagster.resources.llm import LLMResource, llm_from_env
 from scigen_dagster.resources.sandbox import SandboxResource
 from scigen_dagster.resources.storage import StorageResource
