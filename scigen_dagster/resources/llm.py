@@ -151,7 +151,9 @@ def roles_file(path: str | Path | None = None) -> dict[str, dict]:
         raw = yaml.safe_load(Path(path).read_text()) or {}
     except OSError as exc:
         raise ValueError(f"cannot read roles file {path}: {exc}; check ${ROLES_ENV}") from exc
-    body = raw.get("roles", raw) if isinstance(raw, dict) else None
+    body = None
+    if isinstance(raw, dict) and isinstance(raw.get("roles", {}), dict):
+        body = {**{k: v for k, v in raw.items() if k != "roles"}, **(raw.get("roles") or {})}
     if not isinstance(body, dict):
         raise ValueError(f"{path}: expected a mapping `roles: {{<role>: {{MODEL: ...}}}}`")
     out: dict[str, dict] = {}
