@@ -89,6 +89,8 @@ def judge_asset(spec: ModelSpec) -> dg.AssetsDefinition:
             "judge_status": counts_md(frame["judge_status"], "judge_status"),
             "failure_rate": float((frame["judge_status"] != "ok").mean()) if len(frame) else 0.0,
             "llm_usage": dg.MetadataValue.json(usage),
+            "llm_settings": dg.MetadataValue.json(
+                {} if llm.is_offline("judge") else llm.client().sent_settings("judge")),
             "reused_partitions": step.reused,
             "preview": preview(frame, ["problem_id", *judge.JUDGE_DIMENSIONS[:3], "label_recall"]),
         })
@@ -114,6 +116,7 @@ def iv_asset(spec: ModelSpec) -> dg.AssetsDefinition:
             "R_inv_excluding_failed_images (original rule)": or_not_measured(inverse.r_inv(frame, exclude_failed=True)),
             "question_accuracy": float(frame["correct"].mean()) if len(frame) else or_not_measured(None),
             "abstained": int(frame["abstained"].sum()),
+            "truncated": int((frame["answer_status"] == "truncated").sum()),
             "blind_question_accuracy": or_not_measured(inverse.blind_accuracy(frame)),
             "R_inv_image_dependent_quizzes": or_not_measured(inverse.r_inv(inverse.image_dependent(frame))),
             "llm_usage": dg.MetadataValue.json(usage),

@@ -122,7 +122,12 @@ def answerer_settings(llm, ocr) -> str:
     if llm.is_offline("answerer"):
         return ocr.describe()
     grader = "" if llm.is_offline("grader") else f"|grader {llm.model_id('grader')}|{prompts.load('grade_answer').ref}"
-    return f"{llm.model_id('answerer')}|{prompts.load('answer_from_image').ref}{grader}"
+    sent = llm.client().sent_settings("answerer")
+    sent = (f"|T {sent['temperature_requested']}->{sent['temperature_sent']}, max_tokens {sent['max_tokens']}"
+            f"{', effort ' + sent['reasoning_effort'] if sent['reasoning_effort'] else ''}"
+            f"{', thinking ' + str(sent['thinking_budget']) if sent['thinking_budget'] else ''}"
+            f"{', seed ' + str(sent['seed']) if sent['seed'] is not None else ', no seed'}")
+    return f"{llm.model_id('answerer')}|{prompts.load('answer_from_image').ref}{grader}{sent}"
 
 
 def iv_table(items: pd.DataFrame, images: pd.DataFrame, model: str, storage, ocr, llm) -> pd.DataFrame:

@@ -109,7 +109,8 @@ def judge_settings(llm) -> object:
     temperature and the rubric prompt's hash."""
     if llm.is_offline("judge"):
         return OFFLINE_JUDGE
-    return [llm.model_id("judge"), llm.judge.temperature, prompts.load("judge").sha256]
+    return [llm.model_id("judge"), llm.judge.temperature, prompts.load("judge").sha256,
+            llm.client().sent_settings("judge", schemas.json_schema(schemas.JudgeScores))]
 
 
 def judge_frame(rows: list[dict]) -> pd.DataFrame:
