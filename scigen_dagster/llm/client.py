@@ -351,9 +351,11 @@ class _Truncated(Exception):
 
 class LLMClient:
     def __init__(self, roles: dict[str, RoleSettings], cache: ResponseCache | None = None,
-                 budget_usd: float | None = None):
+                 budget_usd: float | None = None, shared_limits: dict[str, str] | None = None):
         self.roles = roles
         self.cache = cache
+        # PostgreSQL connection settings: rpm / tpm shared by every worker of a deployment
+        self.shared_limits = shared_limits
         self.ledger = Ledger(budget_usd=budget_usd)
         self._pause = Pause()
         self._buckets: dict[tuple[str, str], TokenBucket] = {}
@@ -369,10 +371,18 @@ class LLMClient:
             text = text.replace(settings.api_key, "***")
         return text
 
-    def _bucket(self, role: str, kind: str, per_minute: float) -> TokenBucket:
+    def _bucket(self, role: str, kind: str, per_minute: float):
         key = (role, kind)
         if key not in self._buckets:
-            self._buckets[key] = TokenBucket(per_minute, window=kind == "tpm")
+            if self.shared_limits:
+                from scigen_dagster.llm.cache import endpoint_identity
+                from scigen_dagster.llm.shared import PostgresWindow
+
+                s = self.settings(role)
+                name = f"{role}|{s.model}|{endpoint_identity(s.api_base)}|{kind}"
+                self._buckets[key] = PostgresWindow(self.shared_limits, name, per_minute)
+            else:
+                self._buckets[key] = TokenBucket(per_minute, window=kind == "tpm")
         return self._buckets[key]
 
     async def _gate(self, role: str, settings: RoleSettings, messages: list[dict[str, Any]],

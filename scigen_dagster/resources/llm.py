@@ -24,6 +24,7 @@ from pydantic import PrivateAttr
 
 from scigen_dagster.llm.cache import ResponseCache, default_cache_path
 from scigen_dagster.llm.client import DEFAULT_MAX_TOKENS, LLMClient, RoleSettings
+from scigen_dagster.llm.shared import PostgresResponseCache, pg_settings_from_env
 
 OFFLINE = "offline"
 # Every role of the llm resource. The ImgCoder planner is not one: each registry model
@@ -127,8 +128,11 @@ class LLMResource(dg.ConfigurableResource):
         """One client per resource instance: one cache connection and one ledger per run."""
         if self._client is None:
             roles = {r: self.role(r).settings(r, self.prices) for r in ROLES if not self.is_offline(r)}
-            self._client = LLMClient(roles, cache=ResponseCache(self.cache_path or default_cache_path()),
-                                     budget_usd=self.budget_usd)
+            # The production profile (SCIGEN_PG_HOST set): one cache and one set of limits
+            # for every worker and pod, in the deployment's PostgreSQL.
+            pg = pg_settings_from_env()
+            cache = PostgresResponseCache(pg) if pg else ResponseCache(self.cache_path or default_cache_path())
+            self._client = LLMClient(roles, cache=cache, budget_usd=self.budget_usd, shared_limits=pg)
         return self._client
 
 
