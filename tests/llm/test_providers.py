@@ -342,3 +342,16 @@ def test_plan_parsing_numbered_bold_headings_and_only_the_python_block():
     assert plan.code == "print('draw')\n" and plan.sections["Labels"] == "12 V"
     spelled = ("### Content\nx\n**Layout:** y\n#### Labeling\nz\nDrawing notes: w\n```bash\nls\n```\n```python\nok=1\n```")
     assert parse_plan_text(spelled).code == "ok=1\n"
+
+
+def test_a_step_with_an_unpriced_model_warns_in_its_usage():
+    from scigen_dagster.resources.llm import usage_between
+
+    before = {"paid_calls": 0, "cache_hits": 0, "cache_misses": 0, "prompt_tokens": 0, "completion_tokens": 0,
+              "cost_usd": 0.0, "by_role": {}}
+    after = {**before, "paid_calls": 2, "prompt_tokens": 10, "completion_tokens": 5,
+             "by_role": {"judge": {"model": "gemini/gemini-3-flash", "calls": 2, "prompt_tokens": 10,
+                                   "completion_tokens": 5, "cost_usd": "cost unknown"}}}
+    usage = usage_between(before, after)
+    assert usage["cost_unknown_models"] == ["gemini/gemini-3-flash"] and "cost unknown" in usage["cost_usd"]
+    assert "input_usd_per_mtok" in usage["warning"]
