@@ -12,11 +12,12 @@ from scigen_dagster.assets.exports import finetune_asset
 from scigen_dagster.assets.partitions import image_type_partitions
 from scigen_dagster.assets.problems import benchmark_items, corpus, taxonomy_labels, visualizable_problems
 from scigen_dagster.assets.reporting import leaderboard_asset
+from scigen_dagster.llm.cache import default_cache_path
 from scigen_dagster.registry import ModelSpec, load_registry
 from scigen_dagster.resources.corpus import CorpusResource
 from scigen_dagster.resources.diffusion import DiffusionResource
 from scigen_dagster.resources.engines import OcrResource, TaxonomyClassifierResource
-from scigen_dagster.resources.llm import LLMResource, role_from_env
+from scigen_dagster.resources.llm import LLMResource, llm_from_env
 from scigen_dagster.resources.sandbox import SandboxResource
 from scigen_dagster.resources.storage import StorageResource
 from scigen_dagster.schedules import evaluation_job, nightly_schedule
@@ -79,15 +80,18 @@ def build_definitions(
     per_model = [a for spec in models for a in model_assets(spec)]
     assets = [corpus, visualizable_problems, taxonomy_labels, benchmark_items, *per_model,
               leaderboard_asset(models), finetune_asset(models)]
+    root = store_root or os.environ.get(STORE_ENV, DEFAULT_STORE)
+    if llm is not None and not llm.cache_path:
+        llm = llm.model_copy(update={"cache_path": default_cache_path(root)})
     resources = {
-        "storage": StorageResource(root=store_root or os.environ.get(STORE_ENV, DEFAULT_STORE)),
+        "storage": StorageResource(root=root),
         "corpus_sources": CorpusResource(),
         "classifier": TaxonomyClassifierResource(),
         "ocr": OcrResource(),
         "sandbox": SandboxResource(),
-        # Every role runs offline unless SCIGEN_<ROLE>_MODEL names a litellm model.
-        "llm": llm or LLMResource(judge=role_from_env("judge", temperature=0.1),
-                                  answerer=role_from_env("answerer", max_tokens=8)),
+        # Every role runs offline unless SCIGEN_<ROLE>_MODEL (or the SCIGEN_ROLES file)
+        # names a litellm model; the response cache lives under the store.
+        "llm": llm or llm_from_env(cache_path=default_cache_path(root)),
         # A model's own resources (a diffusers pipeline's settings), under the keys its kind names.
         **{key: MODEL_RESOURCES[what](s) for s in models for key, what in s.model_kind.model_resources(s).items()},
     }

@@ -90,6 +90,8 @@ def judge_asset(spec: ModelSpec) -> dg.AssetsDefinition:
                 "means": dg.MetadataValue.json({d: or_not_measured(m) for d, m in means.items()}),
                 "judge_status": counts_md(frame["judge_status"], "judge_status"),
                 "failure_rate": float((frame["judge_status"] != "ok").mean()),
+                "llm_settings": dg.MetadataValue.json(
+                    {} if llm.is_offline("judge") else llm.client().sent_settings("judge")),
                 "preview": preview(frame, ["problem_id", *judge.JUDGE_DIMENSIONS[:3], "label_recall"]),
             }
 
@@ -121,6 +123,7 @@ def iv_asset(spec: ModelSpec) -> dg.AssetsDefinition:
                     or_not_measured(inverse.r_inv(frame, exclude_failed=True)),
                 "question_accuracy": float(frame["correct"].mean()),
                 "abstained": int(frame["abstained"].sum()),
+                "truncated": int((frame["answer_status"] == "truncated").sum()),
                 "blind_question_accuracy": or_not_measured(inverse.blind_accuracy(frame)),
                 "R_inv_image_dependent_quizzes": or_not_measured(inverse.r_inv(inverse.image_dependent(frame))),
             }

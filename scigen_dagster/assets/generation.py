@@ -38,6 +38,7 @@ def image_asset(spec: ModelSpec) -> dg.AssetsDefinition:
         storage = context.resources.storage
         # The planner's prompt shapes a model planner's figures; the rules have none.
         planner_prompt = prompts.load("imgcoder_plan").sha256 if spec.planner != OFFLINE_PLANNER else ""
+        llm = context.resources.llm if "llm" in kind.resource_keys(spec).values() else None
         step = run_step(
             context, storage, name, partition_keys(context), figure_table,
             inputs=lambda key: [(keys.ITEMS, key)],
@@ -46,7 +47,7 @@ def image_asset(spec: ModelSpec) -> dg.AssetsDefinition:
                      **kind.arguments(spec, context.resources)},
             config=[spec.config_for_fingerprint(), planner_prompt],
             progress_from=keys.ITEMS,
-            meter=context.resources.llm.usage if "llm" in kind.resource_keys(spec).values() else None,
+            meter=llm.usage if llm is not None else None,
         )
         def metadata_of(key: str, frame: pd.DataFrame) -> dict:
             ok = frame["status"] == "ok"

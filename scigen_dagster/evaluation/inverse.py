@@ -42,8 +42,11 @@ def shuffle_options(options: dict[str, str], problem_id: str, quiz_index: int) -
 IV_COLUMNS = [
     "problem_id", "model", "quiz_index", "image_status", "question", "shown_options_json",
     "chosen_letter", "correct_letter", "correct", "abstained", "answerer", "evidence",
-    "blind_letter", "blind_correct",
+    "blind_letter", "blind_correct", "answer_status",
 ]
+# answer_status: answered | abstained (NONE, or a failed call) | truncated (the reply was cut
+# by the output budget even after a retry with a larger one: not an abstention, not an
+# answer) | not_asked (no rendered image)
 
 
 def iv_rows(
@@ -64,17 +67,18 @@ def iv_rows(
             "question": quiz["question"], "shown_options_json": json.dumps(shown, ensure_ascii=False),
             "chosen_letter": None, "correct_letter": quiz["correct_option"], "correct": False,
             "abstained": True, "answerer": answerer_name, "evidence": "",
-            "blind_letter": None, "blind_correct": None,
+            "blind_letter": None, "blind_correct": None, "answer_status": "not_asked",
         }
         if blind is not None:
             letter, _ = blind(quiz["question"], shown)
-            row["blind_letter"] = back[letter] if letter else None
+            row["blind_letter"] = back.get(letter, letter) if letter else None
             row["blind_correct"] = row["blind_letter"] == quiz["correct_option"]
         if answer is not None and row["image_status"] == "ok":
-            letter, evidence = answer(quiz["question"], shown)
-            chosen = back[letter] if letter else None
+            letter, evidence, *status = answer(quiz["question"], shown)
+            status = status[0] if status else ("answered" if letter else "abstained")
+            chosen = back.get(letter, letter) if letter else None  # a letter not shown (E of four) is wrong
             row.update(chosen_letter=chosen, correct=chosen == quiz["correct_option"],
-                       abstained=letter is None, evidence=evidence[:300])
+                       abstained=status == "abstained", evidence=evidence[:300], answer_status=status)
         rows.append(row)
     return rows
 
@@ -117,7 +121,13 @@ def answerer_settings(llm, ocr) -> str:
     """What identifies the answerer in a fingerprint and in every row."""
     if llm.is_offline("answerer"):
         return ocr.describe()
-    return f"{llm.model_id('answerer')}|{prompts.load('answer_from_image').ref}"
+    grader = "" if llm.is_offline("grader") else f"|grader {llm.model_id('grader')}|{prompts.load('grade_answer').ref}"
+    sent = llm.client().sent_settings("answerer")
+    sent = (f"|T {sent['temperature_requested']}->{sent['temperature_sent']}, max_tokens {sent['max_tokens']}"
+            f"{', effort ' + sent['reasoning_effort'] if sent['reasoning_effort'] else ''}"
+            f"{', thinking ' + str(sent['thinking_budget']) if sent['thinking_budget'] else ''}"
+            f"{', seed ' + str(sent['seed']) if sent['seed'] is not None else ', no seed'}")
+    return f"{llm.model_id('answerer')}|{prompts.load('answer_from_image').ref}{grader}{sent}"
 
 
 def iv_table(items: pd.DataFrame, images: pd.DataFrame, model: str, storage, ocr, llm) -> pd.DataFrame:
@@ -138,7 +148,7 @@ def iv_table(items: pd.DataFrame, images: pd.DataFrame, model: str, storage, ocr
                 return ocr.answer([], q, opts)
         else:
             def blind(q, opts, pid=item.problem_id):
-                return blind_seen[(pid, q, json.dumps(opts))]
+                return blind_seen[(pid, q, json.dumps(opts))][:2]
         answer = None
         if image is not None and image.status == "ok":
             if offline:
@@ -153,12 +163,46 @@ def iv_table(items: pd.DataFrame, images: pd.DataFrame, model: str, storage, ocr
     return pd.DataFrame(rows, columns=IV_COLUMNS)
 
 
+class _Unread(str):
+    """A reply the rule reader could not read, left to the grader."""
+
+
+def _answer_parser(letters: str, with_grader: bool):
+    """The answerer's parser: the rule reader; what it cannot read is re-asked, or, with a
+    grader configured, handed to the grader as it is."""
+    def parse(text: str):
+        if schemas.is_abstention(text):
+            return None
+        letter = schemas.read_letter(text, letters)
+        if letter is not None:
+            return letter
+        if with_grader:
+            return _Unread(text)
+        return schemas.parse_letter(text, letters)  # raises: the model is asked again
+    return parse
+
+
+def grade(llm, pending: dict) -> dict:
+    """The grader role's reading of the replies the rules could not read:
+    {key: (options text, reply)} -> {key: letter or None}."""
+    prompt = prompts.load("grade_answer")
+    keys = list(pending)
+    requests = [Request(f"grade#{i}", prompt.messages(options=pending[k][0], reply=pending[k][1][:2000]),
+                        prompt.sha256) for i, k in enumerate(keys)]
+    results = llm.client().batch("grader", requests, schemas.parse_grader,
+                                 schema=schemas.json_schema(schemas.GraderVerdict))
+    return {k: (r.value.letter if r.status == "ok" and r.value.letter != "NONE" else None)
+            for k, r in zip(keys, results)}
+
+
 def _llm_answers(storage, llm, prompt, items: pd.DataFrame, images: dict, blind: bool = False) -> dict:
     """Every quiz of every rendered figure answered by the answerer role from the image
     alone (or, for the blind control, with no image), options shown in the same shuffled
-    order as the rows record; keyed by (problem, quiz question, shown options). A failed
-    call counts as an abstention."""
-    requests, keys = [], []
+    order as the rows record; keyed by (problem, quiz question, shown options) ->
+    (letter, evidence, answer_status). Replies are read by rule (a letter A-E, bold,
+    boxed, "the answer is C", "C. <text>"); the rest go to the grader role when it is
+    configured. A failed call counts as an abstention; a truncated one does not."""
+    requests, keys, option_texts = [], [], []
     for item in items.itertuples(index=False):
         image = images.get(item.problem_id)
         if not blind and (image is None or image.status != "ok"):
@@ -168,8 +212,21 @@ def _llm_answers(storage, llm, prompt, items: pd.DataFrame, images: dict, blind:
             shown, _ = shuffle_options(quiz["options"], item.problem_id, i)
             options = "\n".join(f"{letter}. {text}" for letter, text in shown.items())
             keys.append((item.problem_id, quiz["question"], json.dumps(shown)))
+            option_texts.append(options)
             requests.append(Request(f"{item.problem_id}#{i}{'#blind' if blind else ''}", prompt.messages(
                 image_data_url=url, quiz_question=quiz["question"], options=options), prompt.sha256))
-    results = llm.client().batch("answerer", requests, schemas.parse_letter)
-    return {key: (r.value if r.status == "ok" else None, r.content[:100] if r.status == "ok" else r.reason[:100])
-            for key, r in zip(keys, results)}
+    with_grader = not llm.is_offline("grader")
+    results = llm.client().batch("answerer", requests, _answer_parser("ABCDE", with_grader))
+    unread = {key: (opts, str(r.value)) for key, opts, r in zip(keys, option_texts, results)
+              if r.status == "ok" and isinstance(r.value, _Unread)}
+    graded = grade(llm, unread) if unread else {}
+    out = {}
+    for key, r in zip(keys, results):
+        if r.status == "ok":
+            letter = graded.get(key) if key in unread else r.value
+            out[key] = (letter, r.content[:100], "answered" if letter else "abstained")
+        elif r.status == "truncated":
+            out[key] = (None, r.reason[:300], "truncated")
+        else:
+            out[key] = (None, r.reason[:100], "abstained")
+    return out

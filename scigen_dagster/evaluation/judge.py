@@ -109,7 +109,8 @@ def judge_settings(llm) -> object:
     temperature and the rubric prompt's hash."""
     if llm.is_offline("judge"):
         return OFFLINE_JUDGE
-    return [llm.model_id("judge"), llm.judge.temperature, prompts.load("judge").sha256]
+    return [llm.model_id("judge"), llm.judge.temperature, prompts.load("judge").sha256,
+            llm.client().sent_settings("judge", schemas.json_schema(schemas.JudgeScores))]
 
 
 def judge_frame(rows: list[dict]) -> pd.DataFrame:
@@ -154,6 +155,7 @@ def _llm_judge_table(storage, llm, model: str, items: pd.DataFrame, images: dict
         url = image_data_url(storage.read_bytes(image.image_path))
         requests.append(Request(item.problem_id, prompt.messages(image_data_url=url, question=item.question),
                                 prompt.sha256))
-    for result in llm.client().batch("judge", requests, schemas.parse_judge):
+    for result in llm.client().batch("judge", requests, schemas.parse_judge,
+                                        schema=schemas.json_schema(schemas.JudgeScores)):
         rows[result.item_id] |= llm_judge_row(result)
     return judge_frame(list(rows.values()))

@@ -33,39 +33,74 @@ class FigurePlan:
         return "\n".join(parts) + "\n```python\n" + self.code.rstrip("\n") + "\n```\n"
 
 
+# The usual spellings of the four parts (a model asked for "Image Content" may write
+# "Content" or "Image Description"; "Labels" may come back as "Labeling" or "Text Labels").
+_ALIASES = {
+    "Image Content": ("image content", "content", "image description", "figure content", "contents"),
+    "Layout": ("layout", "layout plan", "composition", "figure layout", "spatial layout"),
+    "Labels": ("labels", "labeling", "labelling", "text labels", "labels and annotations", "annotations",
+               "label", "labels & annotations"),
+    "Drawing Considerations": ("drawing considerations", "drawing consideration", "drawing notes",
+                               "considerations", "drawing details", "rendering considerations"),
+}
+_CANONICAL = {alias: name for name, aliases in _ALIASES.items() for alias in aliases}
+_NAMES = "|".join(sorted((re.escape(a) for a in _CANONICAL), key=len, reverse=True))
 _HEADING_RE = re.compile(
-    r"^[ \t]*(?P<hash>#{1,6}[ \t]*)?(?P<bold>\*\*|__)?[ \t]*(?:\d+[.)][ \t]*)?"
-    r"(?P<name>image content|layout|labels|drawing considerations)[ \t]*(?:\*\*|__)?[ \t]*"
-    r"(?P<colon>:)?[ \t]*(?:\*\*|__)?[ \t]*(?P<rest>.*)$",
+    r"^[ \t]*(?P<hash>#{1,6}[ \t]*)?(?:(?:\d+|[ivx]+|[a-d])[.)][ \t]*)?(?P<bold>\*\*|__)?[ \t]*"
+    r"(?:(?:\d+|[ivx]+)[.)][ \t]*)?(?:part[ \t]+\d+[ \t]*[:.\-][ \t]*)?"
+    rf"(?P<name>{_NAMES})[ \t]*(?P<colon1>:)?[ \t]*(?:\*\*|__)?[ \t]*"
+    r"(?P<colon>:|—|–|-(?=\s))?[ \t]*(?:\*\*|__)?[ \t]*(?P<rest>.*)$",
     re.I,
 )
-_FENCE_OPEN_RE = re.compile(r"```[ \t]*(?:python3?|py)?[ \t]*\r?\n", re.I)
-_CANONICAL = {name.lower(): name for name in PLAN_SECTIONS}
+_FENCE_RE = re.compile(r"^[ \t]*```[ \t]*(?P<lang>[\w+-]*)[ \t]*\r?$", re.M)
+
+
+def _code_block(text: str) -> tuple[int, str] | None:
+    """(start of the block, its code): the first ```python block, else the first fence
+    with no language; a later block (```bash, ```text) is never taken. A missing closing
+    fence is tolerated (a truncated reply)."""
+    fences = list(_FENCE_RE.finditer(text))
+    opening = None
+    for i, f in enumerate(fences):
+        if f.group("lang").lower() in ("python", "python3", "py"):
+            opening = i
+            break
+    if opening is None:
+        # the first unlabeled fence that opens a block (fences pair up from the start)
+        i = 0
+        while i < len(fences):
+            if fences[i].group("lang") == "":
+                opening = i
+                break
+            i += 2
+    if opening is None:
+        return None
+    start = fences[opening].end() + 1
+    close = next((f for f in fences[opening + 1:] if f.group("lang") == ""), None)
+    return fences[opening].start(), text[start: close.start() if close else len(text)]
 
 
 def parse_plan_text(text: str) -> FigurePlan:
     """Parse a reply in the ``FigurePlan.as_text`` format back into a plan.
 
-    Headings may be Markdown ("## Layout"), bold ("**Layout:**") or "Layout:" with the
-    text on the same line. The code is the first fenced block (```python or ```); a
-    missing closing fence is tolerated (a truncated reply). Raises ``ValueError`` naming
-    every missing or empty section, or the missing code block.
+    Headings may be Markdown ("## Layout"), numbered ("1. **Image Content** — ..."),
+    bold ("**Layout:**") or "Layout:" with the text on the same line, in the parts' usual
+    spellings. The code is the ```python block (else the first plain fenced block), never
+    a later block such as ```bash; a missing closing fence is tolerated. Raises
+    ``ValueError`` naming every missing or empty section, or the missing code block.
     """
-    text = text or ""
-    fence = _FENCE_OPEN_RE.search(text)
-    code = ""
-    prose = text
-    if fence:
-        prose = text[: fence.start()]
-        rest = text[fence.end() :]
-        end = rest.rfind("```")
-        code = rest if end < 0 else rest[:end]
+    text = (text or "").replace("\r\n", "\n")
+    block = _code_block(text)
+    code, prose = "", text
+    if block:
+        prose, code = text[: block[0]], block[1]
     found: dict[str, list[str]] = {}
     current: str | None = None
     for line in prose.splitlines():
         m = _HEADING_RE.match(line)
-        if m and (m.group("hash") or m.group("bold") or m.group("colon") or not m.group("rest").strip()):
-            name = _CANONICAL[m.group("name").lower()]
+        if m and (m.group("hash") or m.group("bold") or m.group("colon") or m.group("colon1")
+                  or not m.group("rest").strip()):
+            name = _CANONICAL[re.sub(r"\s+", " ", m.group("name").lower())]
             current = None if name in found else name  # a repeated heading: keep the first
             if current:
                 found[current] = [m.group("rest")] if m.group("rest").strip() else []
@@ -75,7 +110,7 @@ def parse_plan_text(text: str) -> FigurePlan:
     sections = {name: "\n".join(found.get(name, [])).strip() for name in PLAN_SECTIONS}
     problems = [f"missing section {name!r}" for name in PLAN_SECTIONS if name not in found]
     problems += [f"empty section {name!r}" for name in PLAN_SECTIONS if name in found and not sections[name]]
-    if not fence:
+    if not block:
         problems.append("missing ```python code block")
     elif not code.strip():
         problems.append("empty ```python code block")

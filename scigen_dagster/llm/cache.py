@@ -1,7 +1,9 @@
 """A persistent, item-level response cache in SQLite (WAL mode).
 
-Keyed on everything that decides a reply: provider, model, prompt hash, the rendered
-messages (images by content hash, never their bytes), sampling parameters and seed. Only
+Keyed on everything that decides a reply: provider, model, the endpoint (api_base), prompt
+hash, the rendered messages (images by content hash, never their bytes), the parameters
+actually sent and the seed. The local file lives under ``SCIGEN_STORE`` (see
+``default_cache_path``), not the working directory. Only
 successful replies are stored, so a failure is retried on the next run while an answer
 that was paid for is never paid for again, across runs and processes. A row is committed
 as soon as its reply arrives, so a run killed mid-batch keeps everything it finished.
@@ -49,14 +51,38 @@ def _scrub_images(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+def endpoint_identity(api_base: str | None) -> str:
+    """The server a reply came from: the provider's own service (empty) or the api_base,
+    normalized (scheme and host lowercased, no trailing slash). Two servers behind one
+    model name never share answers."""
+    if not api_base:
+        return ""
+    base = api_base.strip().rstrip("/")
+    scheme, sep, rest = base.partition("://")
+    host, slash, path = rest.partition("/")
+    return f"{scheme.lower()}{sep}{host.lower()}{slash}{path}" if sep else base
+
+
 def cache_key(*, provider: str, model: str, prompt_hash: str, messages: list[dict[str, Any]],
-              params: dict[str, Any], seed: int | None) -> str:
+              params: dict[str, Any], seed: int | None, endpoint: str | None = None) -> str:
     blob = json.dumps(
-        {"provider": provider, "model": model, "prompt_hash": prompt_hash,
+        {"provider": provider, "model": model, "endpoint": endpoint_identity(endpoint), "prompt_hash": prompt_hash,
          "messages": _scrub_images(messages), "params": params, "seed": seed},
         sort_keys=True, separators=(",", ":"), ensure_ascii=False,
     )
     return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def default_cache_path(store_root: str | None = None) -> str:
+    """``<store>/llm-cache.sqlite`` for a local store ($SCIGEN_STORE, else .scigen/store);
+    for an object-store URL (s3://...) SQLite cannot live there, so the cache falls back to
+    ``.scigen/llm-cache.sqlite`` next to the run."""
+    import os
+
+    root = store_root or os.environ.get("SCIGEN_STORE") or ".scigen/store"
+    if "://" in root and not root.startswith("file://"):
+        return ".scigen/llm-cache.sqlite"
+    return str(Path(root.removeprefix("file://")) / "llm-cache.sqlite")
 
 
 class ResponseCache:

@@ -8,36 +8,69 @@ import time
 
 
 class TokenBucket:
-    """Refills ``per_minute`` units per minute up to a burst of ``capacity``."""
+    """Refills ``per_minute`` units per minute up to a burst of ``capacity``.
 
-    def __init__(self, per_minute: float, capacity: float | None = None):
+    A request is charged in full, however large: the bucket may go into debt, and the
+    next caller waits until the debt is repaid, so the average rate is the limit. A
+    sliding 60 s log on top keeps every minute's total at or under ``per_minute`` (a
+    single request larger than the limit goes alone, into an empty minute). Request
+    buckets (amount 1) need no log: the refill alone paces them."""
+
+    def __init__(self, per_minute: float, capacity: float | None = None, clock=None, window: bool = True):
+        self.per_minute = float(per_minute)
         self.rate = per_minute / 60.0
         # A small burst keeps the client from front-loading a minute's quota in one
         # second, which servers that count per second would answer with 429s.
         self.capacity = capacity if capacity is not None else max(1.0, per_minute / 60.0)
+        self._clock = clock
+        self.window = window
         self.tokens = self.capacity
-        self.updated = time.monotonic()
+        self.updated = self.clock()
+        self.log: list[tuple[float, float]] = []  # (time, amount) of the last 60 s
         # asyncio locks belong to one event loop and every batch() runs its own loop.
         self._lock: asyncio.Lock | None = None
         self._lock_loop: asyncio.AbstractEventLoop | None = None
 
+    def clock(self) -> float:
+        return self._clock() if self._clock is not None else time.monotonic()
+
     def _refill(self) -> None:
-        now = time.monotonic()
+        now = self.clock()
         self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
         self.updated = now
+        self.log = [(t, a) for t, a in self.log if now - t < 60.0]
+
+    def _wait_for(self, amount: float) -> float:
+        """Seconds until ``amount`` may be sent (0 when it may go now)."""
+        now = self.clock()
+        waits = [0.0]
+        need = min(amount, self.capacity)
+        if self.tokens < need:
+            waits.append((need - self.tokens) / self.rate)
+        in_window = sum(a for _, a in self.log)
+        if self.window and self.log and in_window + amount > self.per_minute:
+            # the earliest moment enough of the window has expired
+            freed, target = 0.0, in_window + amount - self.per_minute
+            for t, a in self.log:
+                freed += a
+                if freed >= target or freed >= in_window:
+                    waits.append(t + 60.0 - now)
+                    break
+        return max(waits)
 
     async def acquire(self, amount: float = 1.0) -> None:
-        amount = min(amount, self.capacity)  # a request larger than the burst waits for a full bucket
         loop = asyncio.get_running_loop()
         if self._lock_loop is not loop:
             self._lock, self._lock_loop = asyncio.Lock(), loop
         async with self._lock:
             while True:
                 self._refill()
-                if self.tokens >= amount:
-                    self.tokens -= amount
+                wait = self._wait_for(amount)
+                if wait <= 0:
+                    self.tokens -= amount  # the whole request; may go below zero (debt)
+                    self.log.append((self.clock(), amount))
                     return
-                await asyncio.sleep((amount - self.tokens) / self.rate)
+                await asyncio.sleep(wait)
 
 
 class Pause:

@@ -121,12 +121,81 @@ def quiz_parser(problem: str):
     return parse
 
 
-def parse_letter(text: str, letters: str = "ABCD") -> str | None:
-    """A single option letter; None for an explicit abstention (NONE)."""
-    stripped = text.strip().strip(".").strip()
-    if stripped.upper() == "NONE":
+_LETTER_FORMS = (
+    # a bare letter, "(C)", "C)", "C.", "**C**", "\\boxed{C}", with an optional "Answer:" lead
+    r"^(?:(?:final\s+)?answer\s*[:\-]?\s*)?(?:\*\*|__)?\s*(?:\\boxed\{{\s*)?\(?(?P<l>[{L}])\)?\s*\}}?"
+    r"\s*(?:\*\*|__)?\s*[.:)]?$",
+    # "C. 12 V" / "C) 12 V" / "C: 12 V": a letter followed by its option text
+    r"^(?:\*\*)?\(?(?P<l>[{L}])(?:\*\*)?\s*[.):]\s+\S",
+    # "The answer is C.", "the correct choice is (C)", "Option C", "answer: **C**"
+    r"(?:answer|choice|option)\s*(?:is|would be|:)?\s*[:\-]?\s*(?:option\s+)?(?:\*\*|__)?\s*\(?"
+    r"(?P<l>[{L}])\)?(?:\*\*|__)?\s*(?:[.,;:!)]|$)",
+    # "\\boxed{C}" anywhere
+    r"\\boxed\{{\s*(?:\\text\{{)?\s*(?P<l>[{L}])\s*\}}",
+)
+
+
+def read_letter(text: str, letters: str = "ABCDE", options: dict[str, str] | None = None) -> str | None:
+    """The option letter of an unambiguous reply, or None when the rules cannot tell.
+
+    Read: a bare letter (A-E), bold, boxed, "Answer: C", "The answer is C.", "Option C",
+    "C. <text>" (a letter followed by its option text) and "the correct choice is C"; a
+    reply whose only content is one option's exact text. Never read: a word that starts
+    with a letter ("A careful look..."), or a reply naming two different letters."""
+    stripped = (text or "").strip()
+    if not stripped:
         return None
-    m = re.fullmatch(rf"\(?([{letters}])\)?", stripped, re.I) or re.match(rf"^(?:answer\s*[:\-]?\s*)?\(?([{letters}])\)?[\s.:)]", stripped + " ", re.I)
-    if not m:
-        raise ValueError(f"reply must be one letter of {', '.join(letters)} or NONE, got {stripped[:40]!r}")
-    return m.group(1).upper()
+    found: set[str] = set()
+    lines = [ln.strip() for ln in stripped.splitlines() if ln.strip()]
+    candidates = [stripped, lines[-1]] if lines else [stripped]
+    for form in _LETTER_FORMS[:2]:
+        for cand in candidates:
+            m = re.match(form.format(L=letters), cand, re.I if "answer" in form else 0)
+            if m:
+                found.add(m.group("l").upper())
+    if not found:
+        for form in _LETTER_FORMS[2:]:
+            for m in re.finditer(form.format(L=letters), stripped, re.I):
+                letter = m.group("l")
+                # "option a" lowercase only counts when it is clearly a letter: uppercase
+                if letter.isupper():
+                    found.add(letter)
+    if not found and options:
+        norm = stripped.strip(" .*").lower()
+        exact = [k for k, v in options.items() if str(v).strip().lower() == norm]
+        if len(exact) == 1:
+            found.add(exact[0])
+    if len(found) == 1:
+        return found.pop()
+    return None
+
+
+def is_abstention(text: str) -> bool:
+    return (text or "").strip().strip(".*").strip().upper() in ("NONE", "NONE OF THE ABOVE", "CANNOT TELL")
+
+
+def parse_letter(text: str, letters: str = "ABCDE") -> str | None:
+    """A single option letter by the rule reader; None for an explicit abstention (NONE).
+    Raises ValueError (sent back to the model as a re-ask) when the rules cannot tell."""
+    if is_abstention(text):
+        return None
+    letter = read_letter(text, letters)
+    if letter is None:
+        stripped = (text or "").strip()
+        raise ValueError(f"reply must name one option letter of {', '.join(letters)} or NONE, got {stripped[:40]!r}")
+    return letter
+
+
+class GraderVerdict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    letter: Literal["A", "B", "C", "D", "E", "NONE"]
+
+
+def parse_grader(text: str) -> GraderVerdict:
+    return _validated(GraderVerdict, text)
+
+
+def json_schema(model: type[BaseModel]) -> dict:
+    """The JSON schema of a reply model, for response_format."""
+    return model.model_json_schema()

@@ -17,7 +17,8 @@ def _llm_labels(llm, todo: pd.DataFrame) -> tuple[list, str]:
         allowed = [t.label for t in taxonomy.IMAGE_TYPES if not r.subject_hint or t.subject == r.subject_hint]
         labels = "\n".join(f"- {label}" for label in allowed)
         requests.append(Request(r.problem_id, prompt.messages(question=r.question, labels=labels), prompt.sha256))
-    results = llm.client().batch("classifier", requests, schemas.parse_label)
+    results = llm.client().batch("classifier", requests, schemas.parse_label,
+                                 schema=schemas.json_schema(schemas.TypeLabel))
     return [r.value.label if r.status == "ok" else taxonomy.UNCLASSIFIABLE for r in results], \
         f"{llm.model_id('classifier')}|{prompt.ref}"
 

@@ -137,7 +137,7 @@ def llm_quizzes(llm, part: pd.DataFrame) -> dict[str, tuple[list, str]]:
     todo = part[part["quizzes_json"] == "[]"]
     requests = [Request(r.problem_id, prompt.messages(question=r.question), prompt.sha256)
                 for r in todo.itertuples(index=False)]
-    results = llm.client().batch("quiz_writer", requests, None)
+    results = llm.client().batch("quiz_writer", requests, None, schema=schemas.json_schema(schemas.QuizSet))
     out = {}
     for r, question in zip(results, todo["question"]):
         try:

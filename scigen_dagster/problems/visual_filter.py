@@ -88,7 +88,8 @@ def filter_table(corpus_df: pd.DataFrame, llm=None) -> pd.DataFrame:
         todo = [i for i, d in enumerate(decisions) if d.reason_category != PASS_THROUGH]
         requests = [Request(corpus_df["problem_id"].iat[i], prompt.messages(question=corpus_df["question"].iat[i]),
                             prompt.sha256) for i in todo]
-        for i, r in zip(todo, llm.client().batch("filter", requests, schemas.parse_filter)):
+        for i, r in zip(todo, llm.client().batch("filter", requests, schemas.parse_filter,
+                                                     schema=schemas.json_schema(schemas.FilterVerdict))):
             # A failed call keeps the problem: losing a valid problem silently is worse
             # than drawing one figure too many, and the reason says what happened.
             decisions[i] = (FilterDecision(r.value.keep, r.value.reason_category, r.value.reason)

@@ -35,6 +35,14 @@ class ModelSpec(BaseModel):
     api_key_env: str | None = None  # the NAME of the environment variable holding the key
     temperature: float = 0.0
     max_tokens: int = Field(default=4096, ge=64)
+    # the planner's thinking (see llm.client.request_params) and prices for a model the
+    # price map lacks (dollars per million tokens); rpm / tpm limit the planner's calls
+    reasoning_effort: Literal["none", "minimal", "low", "medium", "high"] | None = None
+    thinking_budget: int | None = Field(default=None, ge=0)
+    input_usd_per_mtok: float | None = None
+    output_usd_per_mtok: float | None = None
+    rpm: float | None = None
+    tpm: float | None = None
     # diffusers
     model: str = "builtin:tiny-sd"
     steps: int = Field(default=8, ge=1)
@@ -64,10 +72,15 @@ class ModelSpec(BaseModel):
         return KINDS[self.kind]
 
     def config_for_fingerprint(self) -> dict[str, Any]:
-        """What decides this model's figures: its kind's fields (not how it is shown, nor
-        where its key is read from)."""
+        """What decides this model's figures: its kind's fields (not how it is shown, where
+        its key is read from, nor its rate limits and prices)."""
         settings = self.model_kind.settings(self)
-        return {k: v for k, v in settings.items() if k not in {"display_name", "api_base", "api_key_env"}}
+        out = {k: v for k, v in settings.items() if k not in {
+            "display_name", "api_base", "api_key_env", "rpm", "tpm", "input_usd_per_mtok", "output_usd_per_mtok"}}
+        for name in ("reasoning_effort", "thinking_budget"):  # unset: the fingerprint of before they existed
+            if out.get(name) is None:
+                out.pop(name, None)
+        return out
 
     def planner_settings(self):
         """Role settings of this model's planner; the key is read from the environment."""
@@ -86,7 +99,10 @@ class ModelSpec(BaseModel):
                 raise RegistryError(
                     f"model {self.name!r}: environment variable {self.api_key_env} (api_key_env) is not set")
         return RoleSettings(model=model, api_base=self.api_base, api_key=key, temperature=self.temperature,
-                            max_tokens=self.max_tokens, concurrency=self.concurrency)
+                            max_tokens=self.max_tokens, concurrency=self.concurrency,
+                            reasoning_effort=self.reasoning_effort, thinking_budget=self.thinking_budget,
+                            input_usd_per_mtok=self.input_usd_per_mtok, output_usd_per_mtok=self.output_usd_per_mtok,
+                            rpm=self.rpm, tpm=self.tpm, env_prefix=f"the registry entry {self.name}: ")
 
 
 def registry_path() -> Path | None:

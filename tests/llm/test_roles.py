@@ -33,9 +33,9 @@ def run(tmp_path_factory, monkeypatch_module):
     monkeypatch_module.setenv("SCIGEN_TEST_KEY", SECRET)
     with OpenAIStub(StubConfig(responder=responder)) as stub:
         llm = LLMResource(
-            judge=RoleConfig(model="openai/stub-judge", api_base=stub.url, api_key=dg.EnvVar("SCIGEN_TEST_KEY"),
+            judge=RoleConfig(model="openai/stub-judge", api_base=stub.url, api_key_env="SCIGEN_TEST_KEY",
                              temperature=0.1),
-            answerer=RoleConfig(model="openai/stub-answerer", api_base=stub.url, api_key=dg.EnvVar("SCIGEN_TEST_KEY")),
+            answerer=RoleConfig(model="openai/stub-answerer", api_base=stub.url, api_key_env="SCIGEN_TEST_KEY"),
             cache_path=str(root / "llm-cache.sqlite"),
         )
         defs = build_definitions(models=[ModelSpec(name="imgcoder_rules", kind="imgcoder")], store_root=str(root), llm=llm)
