@@ -77,5 +77,7 @@ def per_partition_result(context, step: StepOutcome, metadata_of: Callable[[str,
 
 def usage_text(usage: dict) -> str:
     """A step's model calls in one phrase: paid calls, cache hits, tokens and dollars."""
+    cost = usage["cost_usd"]  # a number, or text when a model's price is unknown
+    cost = f"${cost:.4f}" if isinstance(cost, (int, float)) else str(cost)
     return (f"{usage['paid_calls']} paid model calls, {usage['cache_hits']} from the cache, "
-            f"{usage['prompt_tokens'] + usage['completion_tokens']} tokens, ${usage['cost_usd']:.4f}")
+            f"{usage['prompt_tokens'] + usage['completion_tokens']} tokens, {cost}")
