@@ -83,6 +83,7 @@ DIRECT = {
     "scigen_dagster.generation.reference": tables("images/real_figures"),
     "scigen_dagster.generation.leaks": tables("images/"),
     "scigen_dagster.evaluation.judge": tables("judge_scores/"),
+    "scigen_dagster.evaluation.proxies": tables("judge_scores/"),
     "scigen_dagster.evaluation.inverse": tables("iv_results/"),
     "scigen_dagster.engines.ocr": tables("images/") | tables("judge_scores/") | tables("iv_results/"),
     "scigen_dagster.evaluation.image_metrics": tables("images/real_figures") | {
