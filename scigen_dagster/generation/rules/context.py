@@ -117,22 +117,25 @@ class Ctx:
 
     def box_entries(self) -> list[str]:
         """The "Given:" box: each named value as the problem writes it (symbol with its
-        subscript as mathtext, value, the whole unit), one per line. Left out: a bare
-        number (no name says what it is), a value the problem writes inside a formula
+        subscript as mathtext, or the word the problem names it by: "mass of 2 kg" gives
+        "mass = 2 kg"; value; the whole unit), one per line. Left out: a bare number (no
+        name says what it is), a value the problem writes inside a formula
         ("-13.6 eV/n^2"), and one the problem says is absent or neglected."""
         out: list[str] = []
         for q in self.quantities:
-            if not q.symbol or q.value.startswith("("):
-                continue
             at = self.question.find(q.text)
+            name = q.symbol or (_quantity_word(self.question[max(0, at - 40):at]) if at >= 0 else "")
+            if not name or q.value.startswith("("):
+                continue
             after = self.question[at + len(q.text):] if at >= 0 else ""
             before = self.question[max(0, at - 80):at].lower() if at >= 0 else ""
             tail = _UNIT_TAIL.match(after) if q.unit else None
-            if (not tail and _FORMULA_AFTER.match(after)) or _ABSENT.search(before.rsplit(".", 1)[-1]):
+            if (not tail and _FORMULA_AFTER.match(after)) or _ABSENT.search(before.rsplit(".", 1)[-1]) \
+                    or re.match(r"\s?\d", after):  # "36 400 km" read as "36": a garbled value stays out
                 continue
             unit = q.unit + (tail.group(0).replace(" ", "") if tail else "")
             amount = q.value + (("" if unit in ("%", "°", "′", "″") else " ") + unit if unit else "")
-            entry = f"{mathtext_symbol(q.symbol)} = {amount.replace('$', chr(92) + '$')}"
+            entry = f"{mathtext_symbol(q.symbol) if q.symbol else name} = {amount.replace('$', chr(92) + '$')}"
             if entry not in out:
                 out.append(entry)
         return out
@@ -187,6 +190,19 @@ _ABSENT = re.compile(r"neglig|neglect|ignor|absent|no longer|removed|without")
 _GREEK_TEX = {"α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "epsilon", "θ": "theta", "λ": "lambda",
               "μ": "mu", "ν": "nu", "ρ": "rho", "σ": "sigma", "τ": "tau", "φ": "phi", "ω": "omega", "Δ": "Delta",
               "Ω": "Omega", "η": "eta", "κ": "kappa", "π": "pi", "ψ": "psi", "χ": "chi", "ξ": "xi", "ζ": "zeta"}
+
+
+_QUANTITY_WORDS = frozenset("""mass radius length height speed velocity distance altitude charge current voltage
+    resistance capacitance inductance temperature pressure volume angle frequency wavelength time period force
+    energy power area width depth diameter density acceleration momentum weight tension emf amplitude""".split())
+_WORD_BEFORE = re.compile(r"\b([a-z]+)\s+(?:of\s+|is\s+|was\s+|equal\s+to\s+)?(?:about\s+|approximately\s+)?[$(]*\s*$")
+
+
+def _quantity_word(before: str) -> str:
+    """The word the problem names an unnamed value by ("a mass of 2 kg" -> "mass"), if it
+    is one of the common quantity names."""
+    m = _WORD_BEFORE.search(before.lower())
+    return m.group(1) if m and m.group(1) in _QUANTITY_WORDS else ""
 
 
 def mathtext_symbol(symbol: str) -> str:
