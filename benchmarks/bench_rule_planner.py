@@ -19,15 +19,18 @@ import collections
 import hashlib
 import json
 import os
+import sys
 import time
 from pathlib import Path
 
-from scigen_dagster.engines.ocr import normalize_tokens, thread_ocr_engine
-from scigen_dagster.evaluation import proxies
-from scigen_dagster.generation import rules
-from scigen_dagster.resources.sandbox import SandboxResource
-
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # this checkout's package, not whichever one is installed
+
+from scigen_dagster.engines.ocr import normalize_tokens, thread_ocr_engine  # noqa: E402
+from scigen_dagster.evaluation import proxies  # noqa: E402
+from scigen_dagster.generation import rules  # noqa: E402
+from scigen_dagster.resources.sandbox import SandboxResource  # noqa: E402
+
 DEFAULT_DATA = Path(os.environ.get("SCIGEN_DEV_DATA", REPO.parent / "shared" / "data" / "scigenbench-dev"))
 BOX_HEADS = ("Given:", "Also labelled:")
 
