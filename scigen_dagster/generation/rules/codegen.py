@@ -208,8 +208,9 @@ def _render(ctx: Ctx, kind: str, fn: _Template, repair_hint: str | None) -> Figu
                 break
     # What of the problem the drawing shows: its names, its values, and template labels that
     # are the problem's own words (the organelles it names, the axes it describes).
-    shown = c.used_entities + [t for t in c.template_labels if len(t) > 2 and ctx.says(t)]
-    if repair_hint is None and not (shown or c.used_values or c.specific):
+    # One of the problem's words alone ("nucleus") is what many problems share: it takes two.
+    words = [t for t in c.template_labels if len(t) > 2 and ctx.says(t)]
+    if repair_hint is None and not (c.used_entities or len(words) >= 2 or c.used_values or c.specific):
         c.decline("nothing the problem names or gives fits this template's drawing, and its shape does not "
                   "come from the problem: it would draw a stock figure")
     if (repair_hint is None and ctx.quantities and not (c.used_values or ctx.box_entries() or c.specific)
