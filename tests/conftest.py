@@ -10,7 +10,8 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 REPO = Path(__file__).resolve().parents[1]
-DEV_DATA = REPO.parent / "shared" / "data" / "scigenbench-dev"
+# A worktree outside the project folder points SCIGEN_DEV_DATA at the shared split.
+DEV_DATA = Path(os.environ.get("SCIGEN_DEV_DATA", REPO.parent / "shared" / "data" / "scigenbench-dev"))
 
 
 @pytest.fixture

@@ -50,7 +50,7 @@ def _in(values: set) -> Callable[[pd.Series], pd.Series]:
 
 # Expected columns and value domains of the per-model tables (None = any value).
 SCHEMAS: dict[str, tuple[list[str], dict[str, Callable[[pd.Series], pd.Series]]]] = {
-    keys.IMAGES: (image_table.IMAGE_COLUMNS, {"status": lambda c: c.isin({"ok", "failed"}),
+    keys.IMAGES: (image_table.IMAGE_COLUMNS, {"status": lambda c: c.isin({"ok", "failed", "declined"}),
                                           "problem_id": lambda c: c.notna() & (c != "")}),
     keys.JUDGE: (JUDGE_COLUMNS, {d: _in({0, 1, 2}) for d in JUDGE_DIMENSIONS}),
     keys.IV: (inverse.IV_COLUMNS, {"correct": _in({True, False}),

@@ -10,7 +10,7 @@ from scigen_dagster.assets import keys
 from scigen_dagster.assets.metadata import counts_md, per_partition_result, preview, usage_text
 from scigen_dagster.assets.partitions import image_type_partitions, partition_keys
 from scigen_dagster.assets.steps import run_step
-from scigen_dagster.evaluation import fid, image_metrics, inverse, judge
+from scigen_dagster.evaluation import fid, image_metrics, inverse, judge, proxies
 from scigen_dagster.registry import ModelSpec
 from scigen_dagster.reporting.formatting import NOT_MEASURED, or_not_measured
 from scigen_dagster.resources.llm import usage_between
@@ -47,7 +47,7 @@ def _evaluate(context, spec: ModelSpec, family: str, stage, role: str, config) -
     images_table = keys.model_table(keys.IMAGES, spec.name)
 
     def prefetch(stale: list[str]) -> None:
-        if llm.is_offline(role):
+        if role == "judge" or llm.is_offline(role):  # the judge's OCR proxies run with any judge
             frames = [storage.read_table(images_table, key) for key in stale]
             ok = pd.concat(frames)[lambda f: f["status"] == "ok"] if frames else pd.DataFrame()
             ocr.prefetch(storage, list(zip(ok.get("image_sha256", []), ok.get("image_path", []))))
@@ -72,14 +72,16 @@ def judge_asset(spec: ModelSpec) -> dg.AssetsDefinition:
     @_evaluation_asset(
         spec, keys.JUDGE, (
             f"Rubric scores of {spec.label}'s figures: Correctness_Fidelity, Layout_Precision, "
-            "Readability_Occlusion, Scientific_Plausibility, Expressiveness_Richness (integers 0-2). "
-            "A dimension the judge could not measure is missing, never 0."
+            "Readability_Occlusion, Scientific_Plausibility, Expressiveness_Richness (integers 0-2), from "
+            "the judge role's model only; offline they are missing (\"not measured\", with the reason), "
+            "never 0. OCR proxies of each PNG (given_values_shown, text_overlaps, labels_crossed_by_lines) "
+            "have columns of their own."
         ),
     )
     def _judge(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         llm = context.resources.llm
         step, usage = _evaluate(context, spec, keys.JUDGE, judge.judge_table, "judge",
-                                lambda llm, ocr: judge.judge_settings(llm))
+                                lambda llm, ocr: [judge.judge_settings(llm), ocr.describe()])
         def metadata_of(key: str, frame: pd.DataFrame) -> dict:
             if frame.empty:
                 return {"means": f"{NOT_MEASURED}: no figure of this model in this partition"}
@@ -88,11 +90,13 @@ def judge_asset(spec: ModelSpec) -> dg.AssetsDefinition:
             return {
                 "judge": judge.OFFLINE_JUDGE if llm.is_offline("judge") else llm.model_id("judge"),
                 "means": dg.MetadataValue.json({d: or_not_measured(m) for d, m in means.items()}),
+                "proxy_means": dg.MetadataValue.json({c: or_not_measured(pd.to_numeric(frame[c]).mean())
+                                                      for c in proxies.PROXY_HELP}),
                 "judge_status": counts_md(frame["judge_status"], "judge_status"),
                 "failure_rate": float((frame["judge_status"] != "ok").mean()),
                 "llm_settings": dg.MetadataValue.json(
                     {} if llm.is_offline("judge") else llm.client().sent_settings("judge")),
-                "preview": preview(frame, ["problem_id", *judge.JUDGE_DIMENSIONS[:3], "label_recall"]),
+                "preview": preview(frame, ["problem_id", "Correctness_Fidelity", *proxies.PROXY_HELP]),
             }
 
         frame = step.frame
@@ -108,7 +112,8 @@ def iv_asset(spec: ModelSpec) -> dg.AssetsDefinition:
         spec, keys.IV, (
             f"Inverse validation of {spec.label}: every quiz answered from the image alone (options "
             "shuffled with a fixed seed per quiz); an image is faithful when all its quizzes are right. "
-            "R_inv = faithful images / attempted problems; a missing or failed image is not faithful."
+            "R_inv = faithful images / attempted problems; a missing or failed image is not faithful. "
+            "Offline the answerer is an OCR lookup (a lower bound) and the blind control is not measured."
         ),
     )
     def _iv(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
@@ -125,7 +130,9 @@ def iv_asset(spec: ModelSpec) -> dg.AssetsDefinition:
                 "abstained": int(frame["abstained"].sum()),
                 "truncated": int((frame["answer_status"] == "truncated").sum()),
                 "blind_question_accuracy": or_not_measured(inverse.blind_accuracy(frame)),
-                "R_inv_image_dependent_quizzes": or_not_measured(inverse.r_inv(inverse.image_dependent(frame))),
+                "R_inv_image_dependent_quizzes": or_not_measured(
+                    inverse.r_inv(inverse.image_dependent(frame)) if inverse.blind_accuracy(frame) is not None else None),
+                "answered_by": inverse.iv_method(frame["answerer"]) or or_not_measured(None),
             }
 
         frame = step.frame

@@ -17,6 +17,9 @@ class FinetuneConfig(dg.Config):
     require_faithful: bool = True  # every inverse-validation quiz answered right
     min_judge_mean: float = 1.0  # over the judge dimensions that were measured
     data_source: str = "scigen_dagster"
+    # A figure that only offline proxies checked (no rubric judge, the OCR lookup for
+    # inverse validation) is not verified training data; True exports it, labelled so.
+    export_offline_verified: bool = False
     hybrid: bool = True  # also export the best model per image type (by R_inv) as one set
     subset_count: int = 5  # log-spaced nested subsets for data-scaling studies
     subset_min: int = 8
@@ -35,7 +38,9 @@ def finetune_asset(specs: list[ModelSpec]) -> dg.AssetsDefinition:
         required_resource_keys={"storage"},
     )
     def finetune_datasets(context: dg.AssetExecutionContext, config: FinetuneConfig) -> dg.MaterializeResult:
-        """Verified figures filtered by judge and inverse-validation thresholds, per model and
+        """Verified figures filtered by judge and inverse-validation thresholds (each row and the
+        manifest say what verified it; rows only offline proxies checked are left out unless
+        ``export_offline_verified``), per model and
         as a hybrid set (best model per image type by R_inv), exported as VeRL parquet
         (data_source, prompt as chat messages, images, ability, reward_model, extra_info) and
         HF-datasets-compatible parquet, with nested log-spaced subsets for data-scaling
@@ -53,7 +58,8 @@ def finetune_asset(specs: list[ModelSpec]) -> dg.AssetsDefinition:
                                              for f in keys.PER_ITEM for k in taxonomy.PARTITION_KEYS],
                 arguments=lambda _, t=model_tables: {"items": items, "tables": t,
                                                      "require_faithful": config.require_faithful,
-                                                     "min_judge_mean": config.min_judge_mean},
+                                                     "min_judge_mean": config.min_judge_mean,
+                                                     "export_offline_verified": config.export_offline_verified},
                 config=config.model_dump(),
             )
             selections[spec.name] = step.frame
@@ -71,6 +77,7 @@ def finetune_asset(specs: list[ModelSpec]) -> dg.AssetsDefinition:
             "exports": dg.MetadataValue.md(table.to_markdown(index=False) if len(table) else "_none_"),
             "hybrid_choice": dg.MetadataValue.md(choice.to_markdown(index=False) if len(choice) else "_not built_"),
             "thresholds": dg.MetadataValue.json(config.model_dump()),
+            "verified_by": dg.MetadataValue.json(writer.previous_exports(storage).get("verified_by", [])),
             "dataset_card": dg.MetadataValue.path(storage.path(writer.CARD)),
         })
 

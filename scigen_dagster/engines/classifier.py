@@ -70,143 +70,133 @@ DEFAULT_MAX_SEQ_LENGTH = 128
 DEFAULT_MIN_SCORE = 0.12
 DEFAULT_CENTROID_WEIGHT = 0.5
 
-# Written for this project: what a figure of each type typically shows, in the vocabulary
-# that problems needing such a figure tend to use. Order follows taxonomy.LABELS.
+# Written for this project: what a figure of each type shows, in general terms (no
+# particular scenario of any benchmark: a description tuned to one data set's problems is
+# a hidden training set). Order follows taxonomy.LABELS.
 LABEL_DESCRIPTIONS: dict[str, str] = {
     "Math - Plane Geometric": (
-        "A plane geometry problem about triangles, circles, polygons, angles, chords, tangents "
-        "and arcs drawn in two dimensions. Find a side length, an angle, a perimeter or an area "
-        "using similar triangles, the Pythagorean theorem or trigonometry. Related rates with a "
-        "ladder sliding down a wall, clock hands or a rotating beam."
+        "A plane geometry problem about figures drawn in two dimensions: triangles, circles, "
+        "polygons, lines, angles, chords, tangents and arcs. Find a length, an angle, a "
+        "perimeter or an area from similar figures, the Pythagorean theorem or trigonometry, "
+        "including distances and angles that change over time."
     ),
     "Math - Solid Geometric": (
-        "A solid geometry problem about three-dimensional shapes such as cubes, prisms, "
-        "pyramids, tetrahedra, cylinders, cones and spheres. Volume, surface area, cross "
-        "sections, a triple integral over a solid region bounded by planes and surfaces in xyz "
-        "space, or a conical tank or trough of water being filled or drained."
+        "A solid geometry problem about three-dimensional shapes: cubes, prisms, pyramids, "
+        "cylinders, cones and spheres. Volume, surface area, cross sections, solids bounded by "
+        "planes and surfaces in space, and containers whose contents change."
     ),
     "Math - Analytic Geometry": (
-        "An analytic geometry and calculus problem on the coordinate plane: graphs of functions, "
-        "lines, parabolas, ellipses and hyperbolas given by equations in x and y. Find "
-        "intersections, tangent lines, extreme values, limits, or the region bounded by curves "
-        "for a double integral or a solid of revolution."
+        "An analytic geometry and calculus problem on the coordinate plane: graphs of functions "
+        "and curves given by equations in x and y. Intersections, tangent lines, extreme "
+        "values, limits, and regions bounded by curves."
     ),
     "Math - Set & Probability": (
-        "A probability and statistics problem with random variables, events and sets. Venn "
-        "diagrams, dice, coins, cards, sampling, binomial or normal distribution, mean, "
-        "standard deviation, expected value, percentiles and conditional probability."
+        "A probability and statistics problem with random variables, events and sets: outcomes "
+        "of random experiments, distributions, expected values, spread, sampling and "
+        "conditional probability, shown with set diagrams or outcome trees."
     ),
     "Physics - Mechanical": (
-        "A classical mechanics problem with masses, blocks on inclined planes, pulleys, springs, "
-        "projectiles and rotating rods. Free-body diagram of forces, friction, tension, "
-        "torque, momentum, impulse, collisions, work and energy, velocity and acceleration."
+        "A classical mechanics problem with bodies, forces and motion: masses, supports, ropes, "
+        "springs and rotating objects. Forces and free-body diagrams, friction, tension, "
+        "torque, momentum, collisions, work and energy, velocity and acceleration."
     ),
     "Physics - Field Diagram": (
-        "A field problem with electric field lines, magnetic fields, point charges and "
-        "current-carrying wires, or vector fields and velocity vectors with i j k components. "
-        "Compute the flux through a surface, divergence or Green's theorem, the Lorentz force, "
-        "electric potential, or a resultant relative velocity."
+        "A field problem: electric and magnetic fields around charges, currents and magnets, or "
+        "vector fields in space. Field lines, field strength, flux through a surface, "
+        "potential, and the force on a charge or current in a field."
     ),
     "Physics - Optical Ray": (
-        "An optics ray diagram with light rays passing through lenses, mirrors and prisms: "
-        "reflection and refraction, angle of incidence, index of refraction, Snell's law, focal "
-        "length, image distance and magnification. Light through a single or double slit onto "
-        "a screen, and the shadow of a person walking away from a street lamp on a pole."
+        "An optics problem with light rays: reflection and refraction at surfaces, lenses, "
+        "mirrors and prisms, angles of incidence, refractive index, focal length, image "
+        "position and magnification, diffraction and interference through slits, and light "
+        "blocked to form shadows."
     ),
     "Physics - Circuit": (
-        "An electric circuit schematic with resistors, capacitors, inductors, a battery or AC "
-        "source and switches connected in series or parallel. Find current, voltage, "
-        "resistance, power, impedance or the charge on a capacitor using Ohm's law and "
-        "Kirchhoff's rules."
+        "An electric circuit problem with components connected in series or parallel: "
+        "resistors, capacitors, inductors, sources and switches. Current, voltage, resistance, "
+        "power, impedance and charge from Ohm's law and Kirchhoff's rules."
     ),
     "Physics - Thermodynamic": (
-        "A thermodynamics problem about gases, heat and temperature: piston-cylinder devices, "
-        "PV diagrams, ideal gas law, isothermal and adiabatic processes, heat engines, "
-        "refrigerators, turbines, entropy, enthalpy, steam and heat conduction."
+        "A thermodynamics problem about heat, temperature and gases: pressure, volume and "
+        "temperature of a gas, processes on a PV diagram, heat engines and refrigerators, work, "
+        "entropy, enthalpy, phase changes and heat transfer."
     ),
     "Physics - Waveform": (
-        "A waves and oscillations problem with sinusoidal waveforms: wavelength, frequency, "
-        "amplitude, period and wave speed. Traveling and standing waves on strings, sound, "
-        "interference, simple harmonic motion, and periodic signals or Fourier series."
+        "A waves and oscillations problem: periodic signals and waveforms, wavelength, "
+        "frequency, amplitude, period and wave speed, traveling and standing waves, sound, "
+        "interference and harmonic motion."
     ),
     "Physics - Astronomical": (
-        "An astronomy and gravitation problem with planets, stars, moons and satellites in "
-        "orbit. Orbital radius and period, Kepler's laws, gravitational force between the "
-        "Earth and the Sun, escape velocity, the solar system, Earth's surface and geology."
+        "An astronomy and gravitation problem with planets, stars, moons and satellites: "
+        "orbits, orbital radius and period, Kepler's laws, gravitational attraction, escape "
+        "velocity and the motions of bodies in space."
     ),
     "Chemistry - Molecular Structure": (
-        "A molecular structure problem: draw the Lewis dot structure or structural formula of a "
-        "molecule showing atoms, bonds, lone pairs and formal charges. Molecular geometry by "
-        "VSEPR, bond angles, hybridization, isomers, resonance, models of the atom."
+        "A molecular structure problem: the structure of a molecule or ion shown with atoms, "
+        "bonds, lone pairs and formal charges. Molecular geometry, bond angles, hybridization, "
+        "isomers and resonance."
     ),
     "Chemistry - Crystal Structure": (
-        "A crystal structure problem about the unit cell of a solid lattice: simple cubic, "
-        "body-centered cubic, face-centered cubic and hexagonal close-packed arrangements. "
-        "Atomic radius, lattice parameter, density, packing fraction, octahedral and "
-        "tetrahedral holes, ionic crystals."
+        "A crystal structure problem about the arrangement of atoms or ions in a solid: "
+        "lattices and unit cells, packing, coordination, atomic radius, lattice parameter and "
+        "density of a crystalline solid."
     ),
     "Chemistry - Reaction Scheme": (
-        "A chemical reaction problem with a balanced chemical equation of reactants and "
-        "products. Stoichiometry, moles and grams, limiting reagent, percent yield, "
-        "equilibrium constant, reaction rate, redox reactions and organic synthesis mechanisms."
+        "A chemical reaction problem: reactants turning into products in balanced equations or "
+        "reaction sequences. Stoichiometry, amounts of substance, yield, equilibrium, reaction "
+        "rate, redox and reaction mechanisms."
     ),
     "Chemistry - Electron Config": (
-        "An electron configuration problem: orbital diagrams filling 1s 2s 2p 3s 3p 3d shells "
-        "with electrons and spins, valence electrons, quantum numbers, Bohr model energy levels "
-        "and electron transitions of the hydrogen atom, the periodic table."
+        "An electron configuration problem: how electrons fill the shells and subshells of an "
+        "atom or ion, orbital diagrams with spins, valence electrons, quantum numbers, energy "
+        "levels and transitions between them."
     ),
     "Chemistry - Orbital / Quantum": (
-        "A quantum chemistry problem about atomic and molecular orbitals: s, p and d orbital "
-        "shapes, hybrid orbitals, molecular orbital diagrams, bonding and antibonding, wave "
-        "functions, vibrational and rotational energy levels and the particle in a box."
+        "A quantum chemistry problem about atomic and molecular orbitals: orbital shapes, "
+        "hybrid and molecular orbitals, bonding and antibonding, wave functions and quantized "
+        "energy levels."
     ),
     "Chemistry - Spectra": (
-        "A spectroscopy problem interpreting the spectrum of a compound: infrared absorption "
-        "bands, NMR chemical shifts and splitting patterns, mass spectrum peaks with m/z values "
-        "and the base peak, UV-visible absorbance and Beer's law."
+        "A spectroscopy problem interpreting the spectrum of a substance: absorption or "
+        "emission bands, peaks and their positions and intensities, and what they reveal about "
+        "structure or concentration."
     ),
     "Biology - Cell Diagram": (
-        "A cell biology problem about the structure of cells: nucleus, cytoplasm, membrane, "
-        "mitochondria and organelles seen under a microscope, stained tissue slides, cell "
-        "division phases such as mitosis and meiosis, neurons and axons."
+        "A cell biology problem about the structure of cells and tissues: the cell and its "
+        "organelles and membranes, cells seen under a microscope, and the stages of cell "
+        "division."
     ),
     "Biology - Genetics": (
-        "A genetics problem about inheritance: Punnett squares, dominant and recessive alleles, "
-        "genotypes and phenotypes of offspring, crosses of parents, pedigree charts, sex-linked "
-        "traits, blood types, DNA sequences and mutations."
+        "A genetics problem about inheritance: alleles, genotypes and phenotypes of parents and "
+        "offspring, crosses, family trees of a trait, and genes, chromosomes and mutations."
     ),
     "Biology - Ecological": (
-        "An ecology problem about organisms in an ecosystem: food chains and food webs, "
-        "predators and prey, producers and consumers, populations, habitats, species "
-        "distribution, life cycles and energy pyramids."
+        "An ecology problem about organisms and their environment: feeding relationships and "
+        "energy flow, populations and communities, habitats, species distribution and life "
+        "cycles."
     ),
     "Biology - Molecular Process": (
-        "A molecular and physiological process in the body: DNA replication, transcription and "
-        "translation, enzymes, proteins, membrane transport, ion gradients, metabolism, "
-        "respiration and blood gases, hormones, a patient's disease and clinical findings."
+        "A molecular or physiological process in living things: how genetic information is "
+        "copied and expressed, enzymes and proteins, transport across membranes, metabolism, "
+        "and the workings of organs and body systems in health and disease."
     ),
     "Universal - Plot & Chart": (
-        "A data plot or chart: a line graph, bar chart, scatter plot, histogram or curve of one "
-        "quantity versus another with labelled axes. Estimate the area under a curve with a "
-        "Riemann sum, midpoint, trapezoid or Simpson's rule, fit a regression line, or shift "
-        "supply and demand curves of price and quantity in economics."
+        "A data plot or chart: one quantity shown against another with labelled axes, as a line "
+        "graph, bar chart, scatter plot, histogram or curve; reading, comparing or "
+        "approximating values and areas from the plotted data."
     ),
     "Universal - Graph & Flow": (
-        "A graph theory or flowchart problem: nodes connected by edges, trees, networks, paths "
-        "and shortest routes, directed graphs, algorithms and programs, flow diagrams, "
-        "state machines and process steps."
+        "A graph or flowchart problem: nodes connected by edges, trees and networks, paths and "
+        "routes, directed graphs, algorithms, flow diagrams, states and the steps of a process."
     ),
     "Universal - Table / Grid": (
-        "A table or grid of data with rows and columns: tabulated measurements such as initial "
-        "rate data or values of a quantity at several times, a matrix, financial statements, "
-        "cash balance and accounts, payoff matrices in game theory, or counting paths and "
-        "squares on a grid or chessboard."
+        "A table or grid problem: data or values arranged in rows and columns, tabulated "
+        "measurements, matrices, records and accounts, and counting or moving on a grid of "
+        "cells."
     ),
     "Universal - Exp. Setup": (
-        "A laboratory experiment setup with apparatus: beakers, flasks, a burette and titrant "
-        "for an acid-base titration and the pH, test tubes, a calorimeter with a hot metal in "
-        "water, a mixing tank with inflow and outflow, measuring instruments and samples of "
-        "solution."
+        "A laboratory experiment setup: apparatus and instruments arranged for a measurement, "
+        "containers, samples and solutions, the procedure followed and the quantities measured."
     ),
 }
 
@@ -643,22 +633,42 @@ def _shared_classifier(model_path: str | None, min_score: float, dtype: str) -> 
 
 class TaxonomyClassifier:
     """The zero-shot classifier over the 25 image types as the labelling step uses it: the
-    model loads on the first classification, once per process and configuration."""
+    model loads on the first classification, once per process and configuration. Given
+    labelled items (a source that carries its types, such as SciGenBench), it calibrates
+    first: each type's prototype is blended with the centroid of its labelled items."""
 
     def __init__(self, model_path: str = "", min_score: float = DEFAULT_MIN_SCORE, batch_size: int = 64,
-                 dtype: str = "auto"):
+                 dtype: str = "auto", centroid_weight: float = DEFAULT_CENTROID_WEIGHT):
         self.model_path, self.min_score, self.batch_size, self.dtype = model_path, min_score, batch_size, dtype
+        self.centroid_weight = centroid_weight
 
-    def version(self) -> str:
+    def version(self, calibration: tuple[Sequence[str], Sequence[str]] | None = None) -> str:
         digest = description_embeddings_hash(model_path=self.model_path or None)[:16]
-        return f"minilm-zero-shot:{digest}:min{self.min_score}:{resolve_dtype(self.dtype, 'cpu')}"
+        base = f"minilm-zero-shot:{digest}:min{self.min_score}:{resolve_dtype(self.dtype, 'cpu')}"
+        if not calibration or not len(calibration[0]):
+            return base
+        labelled = hashlib.sha256(json.dumps([list(calibration[0]), list(calibration[1])]).encode()).hexdigest()[:12]
+        return f"{base}:calibrated-on-{len(calibration[0])}-labelled-items:{labelled}:w{self.centroid_weight}"
 
-    def classify(self, texts: list[str], subject_hints: list[str] | None = None) -> list[Prediction]:
+    def classify(self, texts: list[str], subject_hints: list[str] | None = None,
+                 calibration: tuple[Sequence[str], Sequence[str]] | None = None) -> list[Prediction]:
         """Predictions for ``texts``; a subject hint restricts the candidates to the types
-        of that subject (SeePhys items are all physics, whatever their wording)."""
+        of that subject (SeePhys items are all physics, whatever their wording).
+        ``calibration`` = (texts, labels) of labelled items to calibrate on first."""
         allowed = [
             [t.label for t in IMAGE_TYPES if t.subject == hint] if hint else None
             for hint in (subject_hints or [None] * len(texts))
         ]
         model = _shared_classifier(self.model_path or None, self.min_score, self.dtype)
-        return model.classify(texts, batch_size=self.batch_size, allowed=allowed)
+        if not calibration or not len(calibration[0]):
+            return model.classify(texts, batch_size=self.batch_size, allowed=allowed)
+        with _CALIBRATION_LOCK:  # the shared model is calibrated for this call only
+            model.fit_centroids(list(calibration[0]), list(calibration[1]), weight=self.centroid_weight,
+                                batch_size=self.batch_size)
+            try:
+                return model.classify(texts, batch_size=self.batch_size, allowed=allowed)
+            finally:
+                model.reset_centroids()
+
+
+_CALIBRATION_LOCK = threading.Lock()

@@ -117,6 +117,26 @@ def blind_accuracy(iv: pd.DataFrame) -> float | None:
     return float(measured.astype(bool).mean()) if len(measured) else None
 
 
+OFFLINE_ANSWERER = "offline:ocr-lookup (lower bound)"
+
+OCR_LOOKUP_NOTE = ("OCR lookup, a lower bound: offline, a quiz counts as answered only when OCR reads an "
+                   "option's words in the figure; a figure that shows the setting without spelling out the "
+                   "option scores 0, so these R_inv values cannot rank models against a vision model's")
+
+
+def is_ocr_lookup(answerer: object) -> bool:
+    """Whether an ``answerer`` value of the rows names the offline OCR lookup."""
+    return str(answerer).startswith(OFFLINE_ANSWERER)
+
+
+def iv_method(answerers) -> str | None:
+    """How a set of rows was answered, for people: the model ids, or the OCR lookup note."""
+    names = sorted({str(a) for a in answerers if a is not None and not pd.isna(a)})
+    if not names:
+        return None
+    return "; ".join("OCR lookup (lower bound)" if is_ocr_lookup(n) else n for n in names)
+
+
 def answerer_settings(llm, ocr) -> str:
     """What identifies the answerer in a fingerprint and in every row."""
     if llm.is_offline("answerer"):
@@ -135,7 +155,7 @@ def iv_table(items: pd.DataFrame, images: pd.DataFrame, model: str, storage, ocr
     the OCR answerer) and blind; a missing or failed image answers nothing."""
     by_id = {r.problem_id: r for r in images.itertuples(index=False)}
     offline = llm.is_offline("answerer")
-    answerer = "offline:ocr-match" if offline else answerer_settings(llm, ocr)
+    answerer = OFFLINE_ANSWERER if offline else answerer_settings(llm, ocr)
     if not offline:
         prompt = prompts.load("answer_from_image")
         seen = _llm_answers(storage, llm, prompt, items, by_id)
@@ -143,10 +163,10 @@ def iv_table(items: pd.DataFrame, images: pd.DataFrame, model: str, storage, ocr
     rows = []
     for item in items.itertuples(index=False):
         image = by_id.get(item.problem_id)
-        if offline:  # OCR of no image finds nothing: the offline answerer abstains blind
-            def blind(q, opts):
-                return ocr.answer([], q, opts)
-        else:
+        # The OCR lookup reads nothing without an image: a blind control by it would be empty
+        # by construction, so offline it is not measured (None), not 0.
+        blind = None
+        if not offline:
             def blind(q, opts, pid=item.problem_id):
                 return blind_seen[(pid, q, json.dumps(opts))][:2]
         answer = None

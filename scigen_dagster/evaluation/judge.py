@@ -1,18 +1,18 @@
-"""The judge: five rubric dimensions (0-2) per figure, from the judge role's model, or
-from the offline proxy where an honest measure exists ("not measured" elsewhere)."""
+"""The judge: the five rubric dimensions (0-2) per figure, only ever from the judge role's
+model. Offline the rubric is "not measured" (with the reason), and the figure gets the OCR
+proxies of :mod:`scigen_dagster.evaluation.proxies` in columns of their own."""
 
 from __future__ import annotations
 
-import json
-from typing import Any, Sequence
+from typing import Any
 
 import pandas as pd
 
 from scigen_dagster import prompts
+from scigen_dagster.evaluation import proxies
 from scigen_dagster.llm import schemas
 from scigen_dagster.llm.client import Request
 from scigen_dagster.llm.vision import image_data_url
-from scigen_dagster.problems.quantities import extract_quantities
 
 JUDGE_DIMENSIONS = (
     "Correctness_Fidelity",
@@ -23,82 +23,38 @@ JUDGE_DIMENSIONS = (
 )
 
 
-OFFLINE_JUDGE = "offline-proxy:v1"
+OFFLINE_JUDGE = f"offline proxies ({proxies.PROXY_VERSION}), no rubric judge"
+
+OFFLINE_REASON = ("not measured: no rubric judge is configured (the judge role is offline); the rubric needs a "
+                  "vision-language judge, the proxy columns measure something else")
 
 
-NOT_MEASURED_OFFLINE = ("Layout_Precision", "Scientific_Plausibility", "Expressiveness_Richness")
-
-
-def _match_key(text: str) -> str:
-    """A comparison key for values in figure text (case, minus signs and spacing folded);
-    not a rendering of the text (that is ``quantities.normalize_text``)."""
-    text = text.lower().replace("\u2212", "-").replace("×", "x")
-    return "".join(ch for ch in text if ch.isalnum() or ch in ".-=%°")
-
-
-def label_recall(question: str, image_texts: Sequence[str]) -> tuple[float | None, list[str]]:
-    """Share of the problem's given values whose number (and unit) the image shows.
-
-    None when the problem states no given value, so the proxy has nothing to check.
-    """
-    wanted = [q for q in extract_quantities(question) if q.value]
-    if not wanted:
-        return None, []
-    haystack = _match_key(" ".join(image_texts))
-    missing = [q.label() for q in wanted if _match_key(f"{q.value}{q.unit}") not in haystack
-               and _match_key(q.value) not in haystack]
-    return 1 - len(missing) / len(wanted), missing
-
-
-def _band(value: float, high: float, low: float) -> int:
-    return 2 if value >= high else 1 if value >= low else 0
-
-
-def offline_judge_row(question: str, image_row: Any, image_texts: Sequence[str] | None) -> dict[str, Any]:
-    """Scores only what can be measured honestly without a vision-language judge.
-
-    Correctness & Fidelity: recall of the given values in the image's text (OCR).
-    Readability & Occlusion: overlapping text artists, known for code-rendered figures.
-    The other three dimensions need a judge model and stay missing ("not measured").
-    """
-    scores: dict[str, Any] = {d: None for d in JUDGE_DIMENSIONS}
-    if image_row.status != "ok":
-        return scores | {"judge_status": "no_image", "label_recall": None, "missing_labels": "[]",
-                         "not_measured": ",".join(JUDGE_DIMENSIONS)}
-    recall, missing = label_recall(question, image_texts or [])
-    if recall is not None:
-        scores["Correctness_Fidelity"] = _band(recall, 0.9, 0.5)
-    overlaps = image_row.overlapping_text_pairs
-    if overlaps is not None and not pd.isna(overlaps):
-        scores["Readability_Occlusion"] = 2 if overlaps == 0 else 1 if overlaps <= 2 else 0
-    not_measured = [d for d in JUDGE_DIMENSIONS if scores[d] is None]
-    return scores | {
-        "judge_status": "ok",
-        "label_recall": None if recall is None else round(recall, 4),
-        "missing_labels": json.dumps(missing, ensure_ascii=False),
-        "not_measured": ",".join(not_measured),
-    }
+def offline_judge_row(question: str, image_row: Any, png: bytes | None, tokens) -> dict[str, Any]:
+    """No rubric score (a proxy is a different construct and never stands in for one),
+    plus the OCR proxies of the figure's PNG."""
+    scores: dict[str, Any] = dict.fromkeys(JUDGE_DIMENSIONS)
+    status = "ok" if image_row.status == "ok" else "no_image"
+    return scores | proxies.proxy_row(question, png if status == "ok" else None, tokens) | {
+        "judge_status": status, "not_measured": ",".join(JUDGE_DIMENSIONS), "not_measured_reason": OFFLINE_REASON}
 
 
 def llm_judge_row(result: Any) -> dict[str, Any]:
     """Scores of a judge model's validated reply; a failed judgement is missing, never 0."""
     if result.status == "ok":
-        return result.value.model_dump() | {"judge_status": "ok", "label_recall": None, "missing_labels": "[]",
-                                            "not_measured": ""}
-    return {d: None for d in JUDGE_DIMENSIONS} | {
-        "judge_status": f"{result.status}: {result.reason}"[:300], "label_recall": None, "missing_labels": "[]",
-        "not_measured": ",".join(JUDGE_DIMENSIONS)}
+        return result.value.model_dump() | {"judge_status": "ok", "not_measured": "", "not_measured_reason": ""}
+    return dict.fromkeys(JUDGE_DIMENSIONS) | {
+        "judge_status": f"{result.status}: {result.reason}"[:300], "not_measured": ",".join(JUDGE_DIMENSIONS),
+        "not_measured_reason": "the judge call failed (missing, never 0)"}
 
 
 JUDGE_COLUMNS = ["problem_id", "model", "judge", "judge_temperature", "prompt", *JUDGE_DIMENSIONS,
-                 "judge_status", "label_recall", "missing_labels", "not_measured"]
+                 "judge_status", "not_measured", "not_measured_reason", *proxies.PROXY_COLUMNS]
 
 
 class _Missing:
     """Stands in for the image row of an item that has none."""
 
     status = "missing"
-    overlapping_text_pairs = None
 
 
 MISSING_IMAGE = _Missing()
@@ -115,47 +71,53 @@ def judge_settings(llm) -> object:
 
 def judge_frame(rows: list[dict]) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=JUDGE_COLUMNS)
-    for d in JUDGE_DIMENSIONS:
-        frame[d] = frame[d].astype("Int64")
+    for c in (*JUDGE_DIMENSIONS, "text_overlaps", "labels_crossed_by_lines", "text_lines_read"):
+        frame[c] = frame[c].astype("Int64")
+    frame["given_values_shown"] = frame["given_values_shown"].astype("Float64")
     return frame
 
 
+def _figure(storage, ocr, image) -> tuple[bytes | None, list | None]:
+    """The PNG of a rendered figure and its OCR tokens (cached), or (None, None)."""
+    if image is None or image.status != "ok":
+        return None, None
+    return storage.read_bytes(image.image_path), ocr.tokens(storage, image.image_sha256, image.image_path)
+
+
 def judge_table(items: pd.DataFrame, images: pd.DataFrame, model: str, storage, ocr, llm) -> pd.DataFrame:
-    """The five rubric scores of every item's figure: by the judge role's model when one
-    is configured, else by the offline proxy (label recall of OCR'd text)."""
+    """Every item's figure: the rubric by the judge role's model when one is configured
+    (else "not measured"), and the OCR proxies of its PNG either way."""
     by_id = {r.problem_id: r for r in images.itertuples(index=False)}
     if not llm.is_offline("judge"):
-        return _llm_judge_table(storage, llm, model, items, by_id)
+        return _llm_judge_table(storage, ocr, llm, model, items, by_id)
     rows = []
     for item in items.itertuples(index=False):
         image = by_id.get(item.problem_id)
-        texts = None
-        if image is not None and image.status == "ok":
-            texts = ocr.texts(ocr.tokens(storage, image.image_sha256, image.image_path))
-            if image.text_labels_json:  # code-rendered figures also report their text artists
-                texts = texts + json.loads(image.text_labels_json)
-        row = offline_judge_row(item.question, image if image is not None else MISSING_IMAGE, texts)
+        row = offline_judge_row(item.question, image or MISSING_IMAGE, *_figure(storage, ocr, image))
         rows.append({"problem_id": item.problem_id, "model": model, "judge": OFFLINE_JUDGE,
                      "judge_temperature": None, "prompt": "", **row})
     return judge_frame(rows)
 
 
-def _llm_judge_table(storage, llm, model: str, items: pd.DataFrame, images: dict) -> pd.DataFrame:
+def _llm_judge_table(storage, ocr, llm, model: str, items: pd.DataFrame, images: dict) -> pd.DataFrame:
     """One judge call per rendered figure (image + problem text), validated to the five
     integer scores; a figure that never rendered is not sent and stays missing."""
     prompt = prompts.load("judge")
     requests, rows = [], {}
     for item in items.itertuples(index=False):
         image = images.get(item.problem_id)
+        png, tokens = _figure(storage, ocr, image)
         rows[item.problem_id] = {"problem_id": item.problem_id, "model": model, "judge": llm.model_id("judge"),
                                  "judge_temperature": llm.judge.temperature, "prompt": prompt.ref}
-        if image is None or image.status != "ok":
-            rows[item.problem_id] |= offline_judge_row(item.question, image or MISSING_IMAGE, None)
+        rows[item.problem_id] |= proxies.proxy_row(item.question, png, tokens)
+        if png is None:
+            rows[item.problem_id] |= dict.fromkeys(JUDGE_DIMENSIONS) | {
+                "judge_status": "no_image", "not_measured": ",".join(JUDGE_DIMENSIONS),
+                "not_measured_reason": "no figure to judge"}
             continue
-        url = image_data_url(storage.read_bytes(image.image_path))
-        requests.append(Request(item.problem_id, prompt.messages(image_data_url=url, question=item.question),
-                                prompt.sha256))
+        requests.append(Request(item.problem_id, prompt.messages(image_data_url=image_data_url(png),
+                                                                 question=item.question), prompt.sha256))
     for result in llm.client().batch("judge", requests, schemas.parse_judge,
-                                        schema=schemas.json_schema(schemas.JudgeScores)):
+                                     schema=schemas.json_schema(schemas.JudgeScores)):
         rows[result.item_id] |= llm_judge_row(result)
     return judge_frame(list(rows.values()))

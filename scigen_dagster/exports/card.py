@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from scigen_dagster import taxonomy
+from scigen_dagster.evaluation.inverse import OCR_LOOKUP_NOTE, is_ocr_lookup
 from scigen_dagster.reporting.formatting import format_value
 
 LICENSE = "apache-2.0"
@@ -23,6 +24,15 @@ def front_matter(manifest: dict) -> list[str]:
     return lines + ["---", ""]
 
 
+OFFLINE_WARNING = ("**Not verified by any model.** These rows were checked only by offline proxies: no rubric "
+                   "judge scored them and inverse validation was an OCR lookup. They are exported because "
+                   "`export_offline_verified` is set, and each row says `verified_by: offline proxies`.")
+
+
+def offline_rows(export: dict) -> int:
+    return int(export.get("verified_by", {}).get("offline proxies", 0))
+
+
 def dataset_card(manifest: dict) -> str:
     """The README.md of the exports: what is inside, how it was made, how to load it."""
     m = manifest
@@ -33,6 +43,11 @@ def dataset_card(manifest: dict) -> str:
         + ("" if m["thresholds"]["require_faithful"] else " (not required in this export)")
         + f", the judge mean was at least {m['thresholds']['min_judge_mean']} (where measured), "
         "and no answer text is visible in the figure.", "",
+        f"Verified by: {', '.join(m.get('verified_by', [])) or 'nothing'}. Each row's `verified_by` "
+        "(VeRL `extra_info`, HF column) names what checked it. "
+        + ("Rows that only offline proxies checked are exported, labelled." if m["thresholds"].get(
+            "export_offline_verified") else "Rows that only offline proxies checked are not exported."), "",
+        *([OFFLINE_WARNING, ""] if any(offline_rows(e) for e in m["exports"].values()) else []),
         "## Files", "",
         "| export | source models | rows | VeRL parquet | HF parquet | scaling subsets (rows) |",
         "|---|---|---|---|---|---|",
@@ -54,7 +69,8 @@ def dataset_card(manifest: dict) -> str:
         "", "## How it was made", "",
         f"- code: {m['code']['package']}, git {m['code']['git_commit']}, source sha256 {m['code']['source_sha256']}",
         f"- judge: {', '.join(m['judge']) or 'none'}",
-        f"- inverse-validation answerer: {', '.join(m['answerer']) or 'none'}",
+        f"- inverse-validation answerer: {', '.join(m['answerer']) or 'none'}"
+        + (f" ({OCR_LOOKUP_NOTE})" if any(is_ocr_lookup(a) for a in m["answerer"]) else ""),
         f"- thresholds: `{json.dumps(m['thresholds'], sort_keys=True)}`",
         "- models:",
         *[f"  - {name}: {desc}" for name, desc in m["models"].items()],

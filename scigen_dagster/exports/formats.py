@@ -23,7 +23,7 @@ def verl_rows(chosen: pd.DataFrame, storage, data_source: str) -> pd.DataFrame:
             "ability": r.subject.lower(),
             "reward_model": {"style": "rule", "ground_truth": r.answer},
             "extra_info": {"index": i, "problem_id": r.problem_id, "image_type": r.image_type, "model": r.model,
-                           "image_sha256": r.image_sha256, "split": "train"},
+                           "image_sha256": r.image_sha256, "verified_by": r.verified_by, "split": "train"},
         })
     return pd.DataFrame(rows, columns=["data_source", "prompt", "images", "ability", "reward_model", "extra_info"])
 
@@ -45,7 +45,7 @@ def hf_rows(chosen: pd.DataFrame, storage) -> pd.DataFrame:
     rows = [{
         "problem_id": r.problem_id, "image": {"bytes": storage.read_bytes(r.image_path), "path": r.image_path},
         "question": _prompt_text(r), "answer": r.answer, "subject": r.subject, "image_type": r.image_type,
-        "model": r.model, "elements": json.loads(r.elements_json),
+        "model": r.model, "verified_by": r.verified_by, "elements": json.loads(r.elements_json),
     } for r in chosen.itertuples(index=False)]
     return pd.DataFrame(rows, columns=["problem_id", "image", "question", "answer", "subject", "image_type",
-                                       "model", "elements"])
+                                       "model", "verified_by", "elements"])

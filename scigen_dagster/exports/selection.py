@@ -1,5 +1,6 @@
 """Which figures become training data: rendered, faithful, above the judge threshold and
-not showing their answer; and the hybrid set, the best model per image type."""
+not showing their answer, each naming what verified it; and the hybrid set, the best model
+per image type."""
 
 from __future__ import annotations
 
@@ -9,13 +10,34 @@ from scigen_dagster import taxonomy
 from scigen_dagster.evaluation import inverse
 from scigen_dagster.evaluation.judge import JUDGE_DIMENSIONS
 
+OFFLINE_PROXIES = "offline proxies"
+
+
+def verifiers(judge: pd.DataFrame, iv: pd.DataFrame) -> dict[str, str]:
+    """Per problem, what verified its figure: the rubric judge that scored it and the
+    answerer that answered its quizzes, each only when a model did ("offline proxies"
+    when neither did: the OCR lookup and the OCR proxies are not a verification)."""
+    by: dict[str, list[str]] = {}
+    if len(judge):
+        scored = judge[judge[list(JUDGE_DIMENSIONS)].notna().any(axis=1)]
+        for pid, name in zip(scored["problem_id"], scored["judge"].astype(str)):
+            by.setdefault(pid, []).append(f"judge {name}")
+    if len(iv):
+        answered = iv[~iv["answerer"].map(inverse.is_ocr_lookup)] if "answerer" in iv else iv.iloc[0:0]
+        for pid, name in answered[["problem_id", "answerer"]].drop_duplicates().itertuples(index=False):
+            by.setdefault(pid, []).append(f"answerer {name}")
+    return {pid: "; ".join(sorted(set(names))) for pid, names in by.items()}
+
 
 def select_for_training(items: pd.DataFrame, tables: dict[str, pd.DataFrame], require_faithful: bool,
-                        min_judge_mean: float) -> pd.DataFrame:
-    """Items whose figure rendered, passed inverse validation and the judge threshold."""
+                        min_judge_mean: float, export_offline_verified: bool = False) -> pd.DataFrame:
+    """Items whose figure rendered, passed inverse validation and the judge threshold, with
+    ``verified_by``. A figure that only offline proxies checked is left out unless
+    ``export_offline_verified``; then it is exported labelled "offline proxies"."""
     images, judge, iv = tables["images"], tables["judge_scores"], tables["iv_results"]
     if images.empty:
-        return pd.DataFrame(columns=[*items.columns, "image_path", "image_sha256", "model", "judge_mean"])
+        return pd.DataFrame(columns=[*items.columns, "image_path", "image_sha256", "model", "judge_mean",
+                                     "verified_by"])
     # A figure that shows its own answer teaches nothing: it never enters a training set.
     usable = images[(images["status"] == "ok") & ~images["answer_leak"].fillna(False).astype(bool)]
     chosen = items.merge(usable[["problem_id", "image_path", "image_sha256", "model"]], on="problem_id")
@@ -28,7 +50,10 @@ def select_for_training(items: pd.DataFrame, tables: dict[str, pd.DataFrame], re
     chosen = chosen.assign(judge_mean=chosen["problem_id"].map(means))
     # An item whose every dimension went unmeasured is not rejected by the judge threshold.
     keep = chosen["judge_mean"].isna() | (chosen["judge_mean"] >= min_judge_mean)
-    return chosen[keep].sort_values("problem_id").reset_index(drop=True)
+    chosen = chosen[keep].assign(verified_by=chosen["problem_id"].map(verifiers(judge, iv)).fillna(OFFLINE_PROXIES))
+    if not export_offline_verified:
+        chosen = chosen[chosen["verified_by"] != OFFLINE_PROXIES]
+    return chosen.sort_values("problem_id").reset_index(drop=True)
 
 
 HYBRID = "hybrid"

@@ -11,6 +11,7 @@ from typing import Any
 
 import pandas as pd
 
+from scigen_dagster.evaluation import inverse
 from scigen_dagster.exports import card, formats, provenance, scaling, selection
 from scigen_dagster.fingerprints import code_fingerprint, fingerprint
 
@@ -23,7 +24,7 @@ def export_set(storage, name: str, chosen: pd.DataFrame, settings: Mapping[str, 
                previous: dict | None = None) -> dict:
     """VeRL + HF parquet of one set, in the nested scaling order, plus its subsets; an
     unchanged set (same rows, figures, settings and code) keeps its files untouched."""
-    key = ["problem_id", "model", "image_sha256"]
+    key = ["problem_id", "model", "image_sha256", "verified_by"]
     fp = fingerprint(chosen[key].to_json(orient="values") if len(chosen) else "[]",
                      dict(settings), code_fingerprint(export_set))
     if previous and previous.get("fingerprint") == fp and all(
@@ -46,7 +47,9 @@ def export_set(storage, name: str, chosen: pd.DataFrame, settings: Mapping[str, 
         subsets.append({"rows": size, "path": f"{name}/subsets/verl_n{size}.parquet", "sha256": sha})
     return {"fingerprint": fp, "rows": len(ordered), "files": files, "subsets": subsets,
             "per_type": {k: int(v) for k, v in ordered["image_type"].value_counts().items()} if len(ordered) else {},
-            "source_models": sorted(ordered["model"].unique().tolist()) if len(ordered) else []}
+            "source_models": sorted(ordered["model"].unique().tolist()) if len(ordered) else [],
+            "verified_by": ({k: int(v) for k, v in ordered["verified_by"].value_counts().sort_index().items()}
+                            if len(ordered) else {})}
 
 
 def previous_exports(storage) -> dict:
@@ -72,6 +75,15 @@ def evaluators(tables: list[Mapping[str, pd.DataFrame]]) -> dict[str, list[str]]
             "answerer": provenance.evaluator_settings([t["iv_results"] for t in tables], provenance.ANSWERER_SETTINGS)}
 
 
+def verified_by(evaluated: Mapping[str, list[str]]) -> list[str]:
+    """What verified the exports, for the manifest and the card: the rubric judge and
+    answerer ids that are models, or "offline proxies" for the offline ones."""
+    judges = [f"judge {j}" for j in evaluated["judge"] if not j.startswith("offline")]
+    answerers = [f"answerer {a}" for a in evaluated["answerer"] if not inverse.is_ocr_lookup(a)]
+    offline = len(judges) < len(evaluated["judge"]) or len(answerers) < len(evaluated["answerer"])
+    return judges + answerers + ([selection.OFFLINE_PROXIES] if offline or not (judges or answerers) else [])
+
+
 def write_exports(storage, specs: list, selections: Mapping[str, pd.DataFrame], candidates: Mapping[str, int],
                   tables: list[Mapping[str, pd.DataFrame]], board: pd.DataFrame, settings: Mapping[str, Any],
                   prompt_hashes: Mapping[str, str]) -> tuple[dict, pd.DataFrame]:
@@ -87,11 +99,13 @@ def write_exports(storage, specs: list, selections: Mapping[str, pd.DataFrame], 
         exports[selection.HYBRID] = export_set(storage, selection.HYBRID, hybrid, settings, before.get(selection.HYBRID))
     for stale in set(before) - set(exports):  # a model left the registry, or hybrid was turned off
         storage.remove(f"{EXPORTS_DIR}/{stale}")
+    evaluated = evaluators(tables)
     manifest = {
         "code": provenance.code_version(),
         "thresholds": dict(settings),
         "models": {s.name: s.model_kind.describe(s) for s in specs},
-        **evaluators(tables),
+        **evaluated,
+        "verified_by": verified_by(evaluated),
         "prompts": dict(prompt_hashes),
         "candidates": dict(candidates),
         "hybrid": choice.astype(object).where(choice.notna(), None).to_dict("records") if len(choice) else [],

@@ -33,6 +33,10 @@ def render_imgcoder(items: pd.DataFrame, spec: ModelSpec, sandbox, storage, llm=
             break
         if spec.planner == OFFLINE_PLANNER:
             plans = {pid: imgcoder_rules.plan_figure(item, repair_hint=hint) for pid, (item, hint) in pending.items()}
+            for pid, plan in list(plans.items()):
+                if isinstance(plan, imgcoder_rules.Declined):  # no template fits: no figure, the reason kept
+                    rows[pid].update(status="declined", attempts=attempt, reason=plan.reason[:500])
+                    del plans[pid]
         else:
             plans = llm_plans(pending, spec, llm)
             for pid, plan in list(plans.items()):

@@ -1,5 +1,6 @@
-"""Taxonomy labels: the source's own label, else the zero-shot classifier's (an engine)
-or the `classifier` role's model; exactly one of the 25 image types or "unclassifiable"."""
+"""Taxonomy labels: the source's own label, else the zero-shot classifier's (an engine,
+calibrated on the labelled items when a labelled source is configured) or the `classifier`
+role's model; exactly one of the 25 image types or "unclassifiable"."""
 
 from __future__ import annotations
 
@@ -44,13 +45,17 @@ def label_table(corpus_df: pd.DataFrame, filt: pd.DataFrame, classifier, llm=Non
         out.loc[todo.index, "method"] = "llm"
         out.loc[todo.index, "classifier_version"] = version
     elif len(todo):
-        preds = classifier.classify(todo["question"].tolist(), todo["subject_hint"].tolist())
+        # Items of a labelled source (SciGenBench carries its types) calibrate the classifier
+        # for the unlabelled ones; with none it stays zero-shot.
+        known = kept[labelled & kept["image_type"].isin(taxonomy.LABELS)]
+        calibration = (known["question"].tolist(), known["image_type"].tolist()) if len(known) else None
+        preds = classifier.classify(todo["question"].tolist(), todo["subject_hint"].tolist(), calibration)
         idx = todo.index
         out.loc[idx, "label"] = [p.label for p in preds]
         out.loc[idx, "score"] = [round(float(p.score), 4) for p in preds]
         out.loc[idx, "margin"] = [round(float(p.margin), 4) for p in preds]
         out.loc[idx, "method"] = "classifier"
-        out.loc[idx, "classifier_version"] = classifier.version()
+        out.loc[idx, "classifier_version"] = classifier.version(calibration)
     out["partition_key"] = [
         taxonomy.key_for_label(lbl) if lbl != taxonomy.UNCLASSIFIABLE else "" for lbl in out["label"]
     ]

@@ -12,6 +12,7 @@ import pandas as pd
 from scigen_dagster import taxonomy
 from scigen_dagster.evaluation.judge import JUDGE_DIMENSIONS
 from scigen_dagster.reporting.formatting import NM, as_number, data_url, escape_html, format_value, is_count, is_missing
+from scigen_dagster.reporting.leaderboard import NOTES
 from scigen_dagster.reporting.plots import (
     DEFAULT_TITLE,
     GROUP_OF,
@@ -100,6 +101,21 @@ def _overall_table(board: pd.DataFrame, ceiling: Collection[str]) -> str:
             f'<tbody>{"".join(body)}</tbody></table></div>')
 
 
+def _evaluated_by(board: pd.DataFrame) -> str:
+    """Who filled each model's columns: the rubric judge and the inverse-validation answerer."""
+    overall = ordered_rows(overall_rows(board))
+    if not {"rubric_judge", "iv_answerer"} <= set(overall.columns) or overall.empty:
+        return ""
+    body = "".join(
+        f'<tr><th class="name" scope="row">{escape_html(display_name_of(r))}</th>'
+        + "".join(f'<td class="name">{escape_html(NM if is_missing(r[c]) else r[c])}</td>'
+                  for c in ("rubric_judge", "iv_answerer")) + "</tr>"
+        for r in overall.to_dict("records"))
+    return ('<h3>Evaluated by</h3><div class="scroll"><table class="evaluated-by"><thead><tr>'
+            '<th class="name">Model</th><th>rubric judge</th><th>inverse-validation answerer</th></tr></thead>'
+            f"<tbody>{body}</tbody></table></div>")
+
+
 def _group_table(board: pd.DataFrame, scope: str, groups: Iterable[str], metric: str = "R_inv") -> str:
     models = models_in_order(board, metric)
     part = board[board["scope"] == scope] if "scope" in board.columns else board.iloc[0:0]
@@ -148,7 +164,8 @@ def html_report(board: pd.DataFrame, plots: Mapping[str, bytes],
     out += [(f'<p class="note"><b>{NM}</b> = not measured by the configured judge / answerer / metric '
              "(never counted as 0). Brackets give bootstrap 95% intervals. "
              "Models are sorted by R_inv, best first.</p>"),
-            "<h2>Overall</h2>", _overall_table(board, ceiling)]
+            "<h2>Overall</h2>", _overall_table(board, ceiling), _evaluated_by(board),
+            '<ul class="note">' + "".join(f"<li>{escape_html(n)}</li>" for n in NOTES[1:]) + "</ul>"]
     helps = [(m, METRIC_HELP[m]) for m in metrics_present if m in METRIC_HELP]
     if helps:
         out.append('<dl class="help">' + "".join(f"<dt>{escape_html(m)}</dt><dd>{escape_html(h)}</dd>" for m, h in helps) + "</dl>")

@@ -9,13 +9,19 @@ import pandas as pd
 from scigen_dagster import taxonomy
 from scigen_dagster.evaluation import inverse, stats
 from scigen_dagster.evaluation.judge import JUDGE_DIMENSIONS
+from scigen_dagster.evaluation.proxies import PROXY_HELP
 from scigen_dagster.reporting.formatting import format_value
 
 CI_METRICS = ["R_inv", *JUDGE_DIMENSIONS]
 
+PROXY_METRICS = list(PROXY_HELP)  # OCR measures of the PNG: not rubric scores, never in the rubric columns
+
+# Who measured a row, for people: the rubric judge and the inverse-validation answerer.
+EVALUATED_BY = ["rubric_judge", "iv_answerer"]
+
 
 METRICS = ["images", "image_success", "R_inv", "R_inv_orig", "R_inv_ref_items", "question_acc",
-           *JUDGE_DIMENSIONS, "psnr", "ssim", "ms_ssim", "fid", "kid",
+           *JUDGE_DIMENSIONS, *PROXY_METRICS, "psnr", "ssim", "ms_ssim", "fid", "kid",
            *[f"{m}_ci{end}" for m in CI_METRICS for end in ("_low", "_high")]]
 
 
@@ -29,8 +35,10 @@ def _summary(images: pd.DataFrame, judge: pd.DataFrame, iv: pd.DataFrame) -> dic
         d: (stats.bootstrap_ci(judge[d]) if len(judge) else None) for d in JUDGE_DIMENSIONS}
     bounds = {f"{m}_ci{end}": (round(ci[i], 4) if ci else None)
               for m, ci in intervals.items() for i, end in enumerate(("_low", "_high"))}
+    judged = judge[judge["judge_status"] == "ok"] if len(judge) and "judge_status" in judge else judge
     return bounds | {
         "images": len(images),
+        **{c: (mean_or_none(judged[c]) if len(judged) and c in judged else None) for c in PROXY_METRICS},
         "image_success": mean_or_none(images["status"].eq("ok")) if len(images) else None,
         "R_inv": inverse.r_inv(iv) if len(iv) else None,
         "R_inv_orig": inverse.r_inv(iv, exclude_failed=True) if len(iv) else None,
@@ -60,7 +68,8 @@ def leaderboard_frame(tables: dict[str, dict[str, pd.DataFrame]], labels: dict[s
             "fid": num("fid"), "kid": num("kid_mean"),
             "R_inv_ref_items": (inverse.r_inv(iv[iv["problem_id"].isin(reference_ids)])
                                 if reference_ids and len(iv) and iv["problem_id"].isin(reference_ids).any() else None)}
-        rows.append({"scope": "overall", "group": "", "model": model, "display_name": labels[model]} | overall)
+        by = {"rubric_judge": _rubric_judge(judge), "iv_answerer": inverse.iv_method(iv["answerer"]) if "answerer" in iv else None}
+        rows.append({"scope": "overall", "group": "", "model": model, "display_name": labels[model]} | by | overall)
         if not len(images):
             continue
         subject_of = {k: taxonomy.subject_type_for_key(k)[0] for k in taxonomy.PARTITION_KEYS}
@@ -68,10 +77,29 @@ def leaderboard_frame(tables: dict[str, dict[str, pd.DataFrame]], labels: dict[s
             groups = sorted({keyer(p) for p in images["partition"]})
             for g in groups:
                 sel = lambda df: df[df["partition"].map(keyer) == g] if len(df) else df  # noqa: E731
-                rows.append({"scope": scope, "group": g, "model": model, "display_name": labels[model]}
+                rows.append({"scope": scope, "group": g, "model": model, "display_name": labels[model]} | by
                             | _summary(sel(images), sel(judge), sel(iv))
                             | dict.fromkeys(("psnr", "ssim", "ms_ssim", "fid", "kid", "R_inv_ref_items")))
-    return pd.DataFrame(rows, columns=["scope", "group", "model", "display_name", *METRICS])
+    return pd.DataFrame(rows, columns=["scope", "group", "model", "display_name", *EVALUATED_BY, *METRICS])
+
+
+def _rubric_judge(judge: pd.DataFrame) -> str:
+    """The judge model(s) behind the rubric columns, or why they are empty."""
+    if not len(judge) or "judge" not in judge:
+        return "not measured"
+    scored = judge[judge[list(JUDGE_DIMENSIONS)].notna().any(axis=1)]
+    if not len(scored):
+        return "not measured (no rubric judge configured)" if judge["judge"].astype(str).str.startswith(
+            "offline").any() else "not measured"
+    return "; ".join(sorted(scored["judge"].astype(str).unique()))
+
+
+NOTES = [
+    "n/m = not measured by the configured judge/answerer (never counted as 0).",
+    "The five rubric columns hold a rubric judge's scores only; with the judge role offline they are n/m.",
+    *[f"{m}: {h}." for m, h in PROXY_HELP.items()],
+    f"iv_answerer \"OCR lookup (lower bound)\": {inverse.OCR_LOOKUP_NOTE}; its blind control is not measured.",
+]
 
 
 def format_overall(overall: pd.DataFrame) -> pd.DataFrame:
@@ -97,7 +125,7 @@ def pivot(board: pd.DataFrame, scope: str, metric: str = "R_inv") -> pd.DataFram
 
 def markdown(board: pd.DataFrame) -> str:
     overall = format_overall(board[board["scope"] == "overall"].drop(columns=["scope", "group"]))
-    parts = ["# Leaderboard", "", "n/m = not measured by the configured judge/answerer.", "",
+    parts = ["# Leaderboard", "", *[f"- {n}" for n in NOTES], "",
              overall.to_markdown(index=False, disable_numparse=True), "", "## R_inv by subject", "", pivot(board, "subject").to_markdown(),
              "", "## R_inv by image type", "", pivot(board, "type").to_markdown(), ""]
     return "\n".join(parts)

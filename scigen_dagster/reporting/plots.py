@@ -18,6 +18,7 @@ from matplotlib.figure import Figure
 
 from scigen_dagster import taxonomy
 from scigen_dagster.evaluation.judge import JUDGE_DIMENSIONS
+from scigen_dagster.evaluation.proxies import PROXY_HELP
 from scigen_dagster.reporting.formatting import NM, as_number, is_missing
 
 matplotlib.use("Agg")
@@ -26,19 +27,20 @@ matplotlib.use("Agg")
 DEFAULT_TITLE = "SciGenBench leaderboard"
 
 
-ID_COLUMNS = ("scope", "group", "model", "display_name")
+ID_COLUMNS = ("scope", "group", "model", "display_name", "rubric_judge", "iv_answerer")
 
 
 # Known metrics in reading order; columns not listed here follow in the frame's order.
 METRIC_ORDER = ("images", "image_success", "R_inv", "R_inv_orig", "R_inv_ref_items", "question_acc", *JUDGE_DIMENSIONS,
-                "psnr", "ssim", "ms_ssim", "fid", "kid", "hf_ratio")
+                *PROXY_HELP, "psnr", "ssim", "ms_ssim", "fid", "kid", "hf_ratio")
 
 
-GENERATION, IV, JUDGE, IMAGE = "Generation", "Inverse validation", "Judge (0–2)", "Image metrics"
+GENERATION, IV, JUDGE, PROXY, IMAGE = ("Generation", "Inverse validation", "Rubric judge (0–2)",
+                                      "OCR proxies (not rubric scores)", "Image metrics")
 
 
 GROUP_OF = {"images": GENERATION, "image_success": GENERATION, "R_inv": IV, "R_inv_orig": IV, "R_inv_ref_items": IV,
-             "question_acc": IV} | {d: JUDGE for d in JUDGE_DIMENSIONS}
+             "question_acc": IV} | {d: JUDGE for d in JUDGE_DIMENSIONS} | {m: PROXY for m in PROXY_HELP}
 
 
 METRIC_HELP = {
@@ -54,7 +56,7 @@ METRIC_HELP = {
     "fid": "Fréchet Inception distance to the real figures (lower is better)",
     "kid": "kernel Inception distance to the real figures (lower is better)",
     "hf_ratio": "share of spectral power above a quarter of Nyquist",
-} | {d: f"judge score 0–2: {d.replace('_', ' & ')}" for d in JUDGE_DIMENSIONS}
+} | {d: f"rubric judge score 0–2: {d.replace('_', ' & ')}" for d in JUDGE_DIMENSIONS} | PROXY_HELP
 
 
 PLOT_CAPTIONS = {
@@ -122,7 +124,7 @@ def _scale(metric: str) -> tuple[float, float] | None:
     if metric in JUDGE_DIMENSIONS:
         return 0.0, 2.0
     if metric in ("R_inv", "R_inv_orig", "R_inv_ref_items", "question_acc", "image_success", "ssim", "ms_ssim",
-                  "hf_ratio"):
+                  "hf_ratio", "given_values_shown"):
         return 0.0, 1.0
     return None
 

@@ -83,6 +83,7 @@ DIRECT = {
     "scigen_dagster.generation.reference": tables("images/real_figures"),
     "scigen_dagster.generation.leaks": tables("images/"),
     "scigen_dagster.evaluation.judge": tables("judge_scores/"),
+    "scigen_dagster.evaluation.proxies": tables("judge_scores/"),
     "scigen_dagster.evaluation.inverse": tables("iv_results/"),
     "scigen_dagster.engines.ocr": tables("images/") | tables("judge_scores/") | tables("iv_results/"),
     "scigen_dagster.evaluation.image_metrics": tables("images/real_figures") | {
@@ -173,7 +174,7 @@ def test_a_behaviour_change_recomputes_the_table_and_what_reads_it(graph, monkey
 
     def stricter(*args, **kwargs):
         row = scored(*args, **kwargs)
-        return row | {"Readability_Occlusion": 0 if row.get("Readability_Occlusion") is not None else None}
+        return row | {"text_overlaps": 99 if row.get("text_overlaps") is not None else None}
 
     monkeypatch.setattr(judge, "offline_judge_row", stricter)
     after = graph["run"]()
@@ -184,7 +185,7 @@ def test_a_behaviour_change_recomputes_the_table_and_what_reads_it(graph, monkey
     assert not {t for t in changed if t.startswith(("benchmark_items", "reference_", "taxonomy", "visualizable"))}
     board = graph["storage"].read_table("leaderboard")
     overall = board[(board["scope"] == "overall") & (board["model"] == "imgcoder_rules")].iloc[0]
-    assert overall["Readability_Occlusion"] == 0, "the leaderboard was rebuilt from the new scores"
+    assert overall["text_overlaps"] == 99, "the leaderboard was rebuilt from the new scores"
     monkeypatch.undo()
     _undo(graph, "scigen_dagster.evaluation.judge")
 

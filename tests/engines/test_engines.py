@@ -250,3 +250,30 @@ def test_answerer_fuzzy_matches_ocr_slips():
          "C": "Abundant and granular", "D": "Scant and agranular"},
     )
     assert ans.letter == "B"
+
+
+def test_labelling_calibrates_on_a_labelled_source_and_says_so():
+    """SciGenBench items carry their types: the labelling step calibrates the classifier on
+    them for the unlabelled rows, and the version it records names the calibration."""
+    import pandas as pd
+
+    from scigen_dagster.engines.classifier import TaxonomyClassifier
+    from scigen_dagster.problems.labels import label_table
+
+    labelled = ["Resistors of 4 ohm and 6 ohm are joined across a 12 V battery; find the current.",
+                "A capacitor charges through a resistor from a cell; find the time constant."]
+    corpus = pd.DataFrame({
+        "problem_id": ["a", "b", "c"], "question": [*labelled, "Find the current through the lamp and the wire."],
+        "image_type": ["Physics - Circuit", "Physics - Circuit", ""], "subject_hint": ["", "", ""]})
+    keep = pd.DataFrame({"problem_id": ["a", "b", "c"], "keep": True})
+    engine = TaxonomyClassifier()
+    out = label_table(corpus, keep, engine).set_index("problem_id")
+    assert (out.loc[["a", "b"], "method"] == "source").all()
+    assert out.loc["c", "method"] == "classifier" and "calibrated-on-2-labelled-items" in out.loc["c", "classifier_version"]
+    zero_shot = label_table(corpus.iloc[2:], keep, engine).set_index("problem_id")
+    assert "calibrated" not in zero_shot.loc["c", "classifier_version"]
+    calibrated_score = out.loc["c", "score"]
+    assert out.loc["c", "label"] == "Physics - Circuit" and calibrated_score != zero_shot.loc["c", "score"]
+    # The shared model is back to zero-shot after the calibrated call.
+    assert engine.classify(["Find the current through the lamp and the wire."])[0].score == pytest.approx(
+        zero_shot.loc["c", "score"], abs=1e-4)

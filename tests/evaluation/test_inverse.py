@@ -50,3 +50,32 @@ def test_bootstrap_interval_contains_the_mean_and_narrows_with_n():
     assert hi_l - lo_l < (hi_s - lo_s) / 3, "100x the data should shrink the interval about 10x"
     assert stats.bootstrap_ci([]) is None
     assert stats.bootstrap_ci(small) == stats.bootstrap_ci(small), "seeded"
+
+
+class _OfflineLlm:
+    @staticmethod
+    def is_offline(role):
+        return True
+
+
+class _Ocr:
+    """Reads the figure's one text line; answers like the OCR lookup (never blind)."""
+
+    def tokens(self, storage, sha, path):
+        return ["Slider C"]
+
+    def answer(self, tokens, question, options):
+        hits = [k for k, v in options.items() if any(v in t for t in tokens)]
+        return (hits[0] if len(hits) == 1 else None), f"read {tokens}"
+
+
+def test_offline_iv_is_an_ocr_lookup_and_its_blind_control_is_not_measured():
+    items = pd.DataFrame([{"problem_id": "p1", "quizzes_json": (
+        '[{"question": "Where is F applied?", "options": {"A": "Object A", "B": "Slider C"}, "correct_option": "B"}]')}])
+    images = pd.DataFrame([{"problem_id": "p1", "status": "ok", "image_sha256": "x", "image_path": "x.png"}])
+    iv = inverse.iv_table(items, images, "m", None, _Ocr(), _OfflineLlm())
+    assert iv["correct"].all() and (iv["answerer"] == inverse.OFFLINE_ANSWERER).all()
+    assert "lower bound" in inverse.OFFLINE_ANSWERER
+    assert iv["blind_correct"].isna().all() and inverse.blind_accuracy(iv) is None, "not measured, never 0"
+    assert inverse.iv_method(iv["answerer"]) == "OCR lookup (lower bound)"
+    assert inverse.iv_method(["gemini/x|answer@1"]) == "gemini/x|answer@1"

@@ -11,10 +11,11 @@ from PIL import Image
 
 from scigen_dagster import taxonomy
 from scigen_dagster.assets.exports import FinetuneConfig
-from scigen_dagster.evaluation.judge import JUDGE_DIMENSIONS
+from scigen_dagster.evaluation.inverse import OFFLINE_ANSWERER
+from scigen_dagster.evaluation.judge import JUDGE_DIMENSIONS, OFFLINE_JUDGE
 from scigen_dagster.exports import scaling, selection
 from scigen_dagster.exports.card import dataset_card
-from scigen_dagster.exports.writer import export_set
+from scigen_dagster.exports.writer import export_set, verified_by
 from scigen_dagster.registry import RegistryError, load_registry
 from scigen_dagster.resources.storage import StorageResource
 
@@ -34,7 +35,8 @@ def _chosen(counts: dict[str, int]) -> pd.DataFrame:
     rows = []
     for label, n in counts.items():
         for i in range(n):
-            rows.append({"problem_id": f"{label[:4]}-{i:03d}", "image_type": label, "model": "m"})
+            rows.append({"problem_id": f"{label[:4]}-{i:03d}", "image_type": label, "model": "m",
+                         "verified_by": "judge stub/judge; answerer stub/answerer"})
     return pd.DataFrame(rows)
 
 
@@ -112,6 +114,7 @@ def test_dataset_card_states_provenance_thresholds_and_counts():
         "thresholds": FinetuneConfig().model_dump(),
         "models": {"code": "imgcoder, planner offline:rules, max_attempts 2"},
         "judge": ["offline-proxy:v1 | 0.0 | "], "answerer": ["offline:ocr-match"],
+        "verified_by": ["judge stub/judge"],
         "prompts": {"judge": "9" * 64},
         "hybrid": [{"image_type": A, "model": "code", "R_inv": 0.5, "runner_up": None, "runner_up_R_inv": None}],
         "exports": {"code": {"rows": 3, "source_models": ["code"], "per_type": {A: 3},
@@ -119,7 +122,7 @@ def test_dataset_card_states_provenance_thresholds_and_counts():
                              "subsets": [{"rows": 3}]}},
     }
     card = dataset_card(manifest)
-    for text in ("abc123", "offline:ocr-match", "9" * 64, '"min_judge_mean": 1.0', "code/verl.parquet",
+    for text in ("abc123", "offline:ocr-match", "Verified by: judge stub/judge", "9" * 64, '"min_judge_mean": 1.0', "code/verl.parquet",
                  f"| {A} | 3 |", "## Hybrid set"):
         assert text in card, text
     json.dumps(manifest)  # the manifest itself is plain JSON
@@ -185,3 +188,47 @@ def test_a_model_with_nothing_verified_gets_no_empty_file(tmp_path):
     card = dataset_card(manifest)
     assert card.startswith("---\nlicense: apache-2.0") and "configs: []" in card
     assert "| empty | empty | 0 | no file (nothing verified)" in card
+
+
+def _evaluated(judge_id: str, answerer: str, scores) -> dict[str, pd.DataFrame]:
+    """Tables of two rendered, faithful figures judged by ``judge_id`` and answered by ``answerer``."""
+    images = pd.DataFrame({"problem_id": ["p1", "p2"], "status": "ok", "answer_leak": False, "model": "m",
+                           "image_path": ["a.png", "b.png"], "image_sha256": ["a", "b"]})
+    judge = pd.DataFrame([{"problem_id": p, "judge": judge_id} | dict.fromkeys(JUDGE_DIMENSIONS, scores)
+                          for p in ("p1", "p2")])
+    iv = pd.DataFrame({"model": "m", "problem_id": ["p1", "p2"], "image_status": "ok", "correct": True,
+                       "answerer": answerer})
+    return {"images": images, "judge_scores": judge, "iv_results": iv}
+
+
+ITEMS = pd.DataFrame({"problem_id": ["p1", "p2"], "image_type": A})
+
+
+def test_rows_only_offline_proxies_checked_are_not_exported_as_verified_by_default():
+    offline = _evaluated(OFFLINE_JUDGE, OFFLINE_ANSWERER, None)
+    assert selection.select_for_training(ITEMS, offline, True, 1.0).empty
+    labelled = selection.select_for_training(ITEMS, offline, True, 1.0, export_offline_verified=True)
+    assert len(labelled) == 2 and (labelled["verified_by"] == "offline proxies").all()
+    judged = selection.select_for_training(ITEMS, _evaluated("gemini/flash", OFFLINE_ANSWERER, 2), True, 1.0)
+    assert (judged["verified_by"] == "judge gemini/flash").all(), "a model judge verified it; the OCR lookup did not"
+    answered = selection.select_for_training(ITEMS, _evaluated(OFFLINE_JUDGE, "qwen/vl|answer@1", None), True, 1.0)
+    assert (answered["verified_by"] == "answerer qwen/vl|answer@1").all()
+
+
+def test_the_manifest_and_card_name_what_verified_the_exports():
+    assert verified_by({"judge": [OFFLINE_JUDGE], "answerer": [OFFLINE_ANSWERER]}) == ["offline proxies"]
+    assert verified_by({"judge": ["gemini/flash, judge_temperature 0.1"], "answerer": ["qwen/vl|answer@1"]}) == [
+        "judge gemini/flash, judge_temperature 0.1", "answerer qwen/vl|answer@1"]
+    manifest = {
+        "created_at": "2026-11-21T00:00:00+00:00",
+        "code": {"package": "p", "git_commit": "c", "source_sha256": "s"},
+        "thresholds": FinetuneConfig(export_offline_verified=True).model_dump(),
+        "models": {}, "judge": [OFFLINE_JUDGE], "answerer": [OFFLINE_ANSWERER], "prompts": {},
+        "verified_by": ["offline proxies"], "hybrid": [],
+        "exports": {"m": {"rows": 2, "source_models": ["m"], "per_type": {A: 2}, "verified_by": {"offline proxies": 2},
+                          "files": {"verl": {"path": "m/verl.parquet"}, "hf": {"path": "m/hf.parquet"}},
+                          "subsets": []}},
+    }
+    card = dataset_card(manifest)
+    assert "Verified by: offline proxies" in card and "Not verified by any model" in card
+    assert "OCR lookup, a lower bound" in card

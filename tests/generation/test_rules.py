@@ -15,7 +15,9 @@ import pytest  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from scigen_dagster.generation.plan import PLAN_SECTIONS, FigurePlan, parse_plan_text  # noqa: E402
-from scigen_dagster.generation.rules import PLANNER_VERSION, plan_figure  # noqa: E402
+from scigen_dagster.generation.rules import PLANNER_VERSION, Declined, plan_figure  # noqa: E402
+from scigen_dagster.generation.rules.context import Ctx  # noqa: E402
+from scigen_dagster.generation.rules.layout import Canvas, line  # noqa: E402
 from scigen_dagster.problems.quantities import extract_labels, extract_quantities  # noqa: E402
 
 CORPUS = Path(__file__).resolve().parents[2] / "scigen_dagster" / "data" / "sample_corpus.jsonl"
@@ -72,9 +74,9 @@ SYNTHETIC: dict[str, tuple[str, str]] = {
                                  "W = 9.8 N, W = 19.6 N, W = 29.4 N. Find g.", "g = 9.8 N/kg"),
     "Universal - Exp. Setup": ("Water in a beaker is heated with a Bunsen burner from T = 20 °C; a thermometer "
                                "reads the temperature every minute. Find the heating rate.", "about 4.5 °C per minute"),
-    "Physics - Unknown Diagram Kind": ("A device has parts A and B with current I = 2.0 A and voltage V = 12 V. "
-                                       "Find its power.", "P = 24 W"),
 }
+UNKNOWN = ("Physics - Unknown Diagram Kind", "A device has parts A and B with current I = 2.0 A and voltage "
+           "V = 12 V. Find its power.", "P = 24 W")
 
 
 def _item(image_type: str, question: str, answer: str, pid: str = "t") -> dict:
@@ -110,13 +112,14 @@ def _render(code: str, cwd: Path, monkeypatch) -> tuple[np.ndarray, str, int]:
 
 
 def _check_plan(item: dict, plan: FigurePlan) -> None:
+    assert isinstance(plan, FigurePlan), plan
     assert tuple(plan.sections) == PLAN_SECTIONS
     assert all(plan.sections[name].strip() for name in PLAN_SECTIONS)
     compile(plan.code, "<figure>", "exec")
     assert 'fig, ax = plt.subplots(figsize=(6, 6))' in plan.code
     assert plan.code.rstrip().endswith('fig.savefig("figure.png", dpi=100, bbox_inches="tight")')
-    for q in extract_quantities(item["question"]):
-        assert repr(q.label()) in plan.code, q.label()
+    for entry in Ctx.from_item(item).box_entries():  # named values, in the Given box
+        assert repr(entry) in plan.code, entry
     answer = item["answer"].strip()
     if answer not in item["question"]:
         assert answer not in plan.code
@@ -136,7 +139,7 @@ def test_every_image_type_plans_and_renders(image_type, tmp_path, monkeypatch):
     pixels, texts, overlaps = _render(plan.code, tmp_path, monkeypatch)
     assert pixels.std() > 5, "blank figure"
     for q in extract_quantities(question):  # real text artists, not just strings in the code
-        assert q.label() in texts
+        assert q.value in texts, q.label()
     for name in extract_labels(question):
         assert name in texts, name
     assert overlaps == 0
@@ -149,22 +152,62 @@ def test_every_image_type_plans_and_renders(image_type, tmp_path, monkeypatch):
     (tmp_path / "repair").mkdir()
     pixels, texts, _ = _render(repair.code, tmp_path / "repair", monkeypatch)
     assert pixels.std() > 5
-    for q in extract_quantities(question):
-        assert q.label() in texts
+    for entry in Ctx.from_item(item).box_entries():
+        assert entry in texts
 
 
-def test_unknown_type_gets_the_generic_template():
-    question, answer = SYNTHETIC["Physics - Unknown Diagram Kind"]
-    plan = plan_figure(_item("Physics - Unknown Diagram Kind", question, answer))
-    assert "generic labelled schematic" in plan.code.splitlines()[0]
-    assert plan_figure(_item("Math - Plane Geometric", question, answer)).code != plan.code
+def test_an_unknown_type_is_declined_not_drawn_as_something_else():
+    plan = plan_figure(_item(*UNKNOWN))
+    assert isinstance(plan, Declined) and plan.status == "declined"
+    assert "no template draws the image type 'Physics - Unknown Diagram Kind'" in plan.reason
 
 
-def test_specific_types_use_their_own_template():
-    for image_type, (question, answer) in SYNTHETIC.items():
-        if image_type == "Physics - Unknown Diagram Kind":
-            continue
-        assert "generic" not in plan_figure(_item(image_type, question, answer)).code.splitlines()[0], image_type
+@pytest.mark.parametrize("image_type, question, why", [
+    ("Math - Set & Probability", "Heights are normally distributed with mean 170 cm and standard deviation 8 cm. "
+     "What share is taller than 180 cm?", "no sets or events"),
+    ("Chemistry - Molecular Structure", "Write the correct Lewis structure for the compound.", "names no molecule"),
+    ("Physics - Circuit", "Six identical resistors of R = 12 Ω are connected in parallel to a 6 V cell. "
+     "Find the current.", "components"),
+    ("Physics - Optical Ray", "A siren of frequency f = 500 Hz approaches an observer at v = 30 m/s. "
+     "Find the heard frequency.", "no refraction, mirror or lens"),
+    ("Chemistry - Electron Config", "Which statement about valence electrons is true?", "neither an atomic number"),
+])
+def test_a_problem_the_template_cannot_draw_is_declined_with_the_reason(image_type, question, why):
+    plan = plan_figure(_item(image_type, question, "x"))
+    assert isinstance(plan, Declined), f"{image_type} drew a figure for: {question}"
+    assert why in plan.reason, plan.reason
+
+
+def test_the_template_is_chosen_by_what_the_problem_describes():
+    plan = plan_figure(_item("Chemistry - Molecular Structure", "Draw the Lewis structure of NH3.", "x"))
+    assert isinstance(plan, FigurePlan) and "'N'" in plan.code and "'H'" in plan.code and "'O'" not in plan.code
+    tree = plan_figure(_item("Math - Set & Probability", "A coin is tossed twice. Draw the tree of outcomes "
+                             "and find P(two heads).", "1/4"))
+    assert isinstance(tree, FigurePlan) and "probability tree" in tree.sections["Image Content"]
+
+
+def test_the_given_box_writes_names_values_and_units_in_the_problems_notation():
+    ctx = Ctx.from_item(_item("Physics - Mechanical", "A ball is thrown with $v_{0} = 16$ ft/sec from a height "
+                              "h = 3 m; 3 of its bounces are timed. In the atom, E_n = −13.6 eV/n^2 applies, and "
+                              "resistor R1 = 10 Ω is in the circuit.", "x"))
+    box = ctx.box_entries()
+    assert "$v_{0}$ = 16 ft/sec" in box, box
+    assert "h = 3 m" in box and "$R_{1}$ = 10 Ω" in box
+    assert not any(e.startswith("3") or "13.6" in e for e in box), "bare numbers and formula values stay out"
+    fig, ax = plt.subplots()
+    for entry in box:  # every entry is valid mathtext
+        ax.text(0, 0, entry)
+    fig.canvas.draw()
+    plt.close(fig)
+
+
+def test_labels_keep_off_drawn_lines():
+    c = Canvas(Ctx.from_item(_item("Physics - Mechanical", "A block rests.", "x")))
+    c.draw(line([(0.5, 5.0), (9.5, 5.0)]))
+    assert c.text(5.0, 5.0, "label", nudge=False) is False, "a label centred on a line is refused"
+    assert c.text(5.0, 5.0, "label") is True, "nudged off the line it is placed"
+    x0, y0, x1, y1 = c.boxes[-1]
+    assert y0 >= 5.0 or y1 <= 5.0, (y0, y1)
 
 
 def test_answer_number_is_withheld_unless_given():
@@ -202,6 +245,9 @@ def test_empty_and_odd_items_still_render(tmp_path, monkeypatch):
     ]
     for k, item in enumerate(odd):
         plan = plan_figure(item)
+        if isinstance(plan, Declined):
+            assert plan.reason, item
+            continue
         assert tuple(plan.sections) == PLAN_SECTIONS
         (tmp_path / str(k)).mkdir()
         pixels, _, _ = _render(plan.code, tmp_path / str(k), monkeypatch)
@@ -232,16 +278,19 @@ def test_parse_plan_text_names_what_is_missing():
         parse_plan_text("## Image Content\na\n## Layout\nb\n## Labels\n\n## Drawing Considerations\nd\n```python\npass\n```")
     with pytest.raises(ValueError):
         FigurePlan(sections={"Layout": "x"}, code="pass")
-    assert PLANNER_VERSION == "rules-v1"
+    assert PLANNER_VERSION == "rules-v2"
 
 
 def test_sample_corpus_renders(tmp_path, monkeypatch):
-    rows = [json.loads(line) for line in CORPUS.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = [json.loads(text) for text in CORPUS.read_text(encoding="utf-8").splitlines() if text.strip()]
     assert len(rows) == 75
-    failures = []
+    failures, declined = [], []
     for row in rows:
         item = {**row, "problem_id": row["id"]}
         plan = plan_figure(item)
+        if isinstance(plan, Declined):
+            declined.append(row["id"])
+            continue
         _check_plan(item, plan)
         assert plan_figure(item).code == plan.code
         work = tmp_path / row["id"]
@@ -253,10 +302,12 @@ def test_sample_corpus_renders(tmp_path, monkeypatch):
             continue
         if pixels.std() <= 5:
             failures.append(f"{row['id']}: blank figure")
-        missing = [q.label() for q in extract_quantities(row["question"]) if q.label() not in texts]
+        missing = [e for e in Ctx.from_item(item).box_entries() if e not in texts]
         missing += [name for name in extract_labels(row["question"]) if name not in texts]
         if missing:
             failures.append(f"{row['id']}: labels not drawn: {missing}")
         if overlaps:
             failures.append(f"{row['id']}: {overlaps} overlapping text pair(s)")
     assert not failures, "\n".join(failures)
+    # The sample corpus is written for the templates: most of it is drawn, not declined.
+    assert len(declined) <= len(rows) // 4, declined

@@ -14,7 +14,8 @@ import pytest
 from PIL import Image, ImageDraw, ImageFilter
 
 from scigen_dagster.evaluation.image_metrics import radial_spectrum
-from scigen_dagster.evaluation.judge import JUDGE_DIMENSIONS, NOT_MEASURED_OFFLINE
+from scigen_dagster.evaluation.inverse import OFFLINE_ANSWERER
+from scigen_dagster.evaluation.judge import JUDGE_DIMENSIONS, OFFLINE_JUDGE
 from scigen_dagster.reporting import html as report_html
 from scigen_dagster.reporting import leaderboard, thumbnails
 from scigen_dagster.reporting.plots import bars_with_intervals, heatmap, radar, spectral_curves, standard_plots
@@ -40,15 +41,20 @@ def _tables(model: str, skill: float, judge: str, seed: int) -> dict[str, pd.Dat
             ok = rng.random() < 0.9
             images.append({"model": model, "problem_id": pid, "partition": part, "status": "ok" if ok else "failed"})
             scores = {d: (int(rng.integers(0, 3)) if ok else None) for d in DIMS}
-            if judge == "offline":  # the offline proxy measures two dimensions only
-                scores |= {d: None for d in NOT_MEASURED_OFFLINE}
-            elif judge == "none":
+            if judge in ("offline", "none"):  # offline the rubric is not measured; only the proxies are
                 scores = {d: None for d in DIMS}
-            judge_rows.append({"model": model, "problem_id": pid, "partition": part} | scores)
+            proxies = {"given_values_shown": float(rng.uniform()) if ok else None,
+                       "text_overlaps": int(rng.integers(0, 3)) if ok else None,
+                       "labels_crossed_by_lines": int(rng.integers(0, 2)) if ok else None}
+            judge_rows.append({"model": model, "problem_id": pid, "partition": part,
+                               "judge": OFFLINE_JUDGE if judge == "offline" else "stub/judge",
+                               "judge_status": "ok" if ok else "no_image"} | scores | proxies)
             for q in range(2):
                 iv.append({"model": model, "problem_id": pid, "partition": part, "quiz_index": q,
                            "image_status": "ok" if ok else "failed",
-                           "correct": bool(ok and rng.random() < skill), "blind_correct": False})
+                           "correct": bool(ok and rng.random() < skill),
+                           "blind_correct": None if judge == "offline" else False,
+                           "answerer": OFFLINE_ANSWERER if judge == "offline" else "stub/answerer"})
             ref.append({"model": model, "problem_id": pid, "partition": part, "status": "ok" if ok else "failed",
                         "psnr": float(rng.uniform(8, 14)), "ssim": float(rng.uniform(0.2, 0.6))})
     return {"images": pd.DataFrame(images), "judge_scores": pd.DataFrame(judge_rows),
@@ -123,7 +129,11 @@ def page(board) -> str:
 def test_board_has_a_model_with_nothing_measured(board):
     overall = board[board["scope"] == "overall"].set_index("model")
     assert overall.loc["broken", ["R_inv", *DIMS]].isna().all()
-    assert overall.loc["judge_less", list(NOT_MEASURED_OFFLINE)].isna().all()
+    assert overall.loc["judge_less", DIMS].isna().all(), "offline, no rubric column holds a proxy's number"
+    assert overall.loc["judge_less", ["given_values_shown", "text_overlaps"]].notna().all()
+    assert overall.loc["judge_less", "rubric_judge"].startswith("not measured")
+    assert overall.loc["judge_less", "iv_answerer"] == "OCR lookup (lower bound)"
+    assert overall.loc["tiny_sd", "rubric_judge"] == "stub/judge"
     assert overall.loc["imgcoder_rules", "R_inv"] > overall.loc["tiny_sd", "R_inv"]
 
 
@@ -198,6 +208,8 @@ def test_html_is_self_contained_and_shows_missing_as_nm(page, board):
     assert "Real figures" in page and "hf_ratio" in page
     assert "abc123" in page and "2025-01-01T00:00:00Z" in page
     assert "Physics - Circuit" in page and "Universal - Exp. Setup" in page
+    assert "OCR lookup (lower bound)" in page and "a lower bound" in page, "the offline answerer is named for what it is"
+    assert "given_values_shown" in page and "OCR proxies (not rubric scores)" in page
 
     rows = {m.group(1): m.group(0) for m in re.finditer(r'<tr[^>]*><td class="name"[^>]*>([^<]*)</td>.*?</tr>',
                                                         page.split("<h2>R_inv by subject</h2>")[0])}

@@ -14,6 +14,9 @@ from scigen_dagster.problems.quantities import normalize_text
 def _tpl_cell(c: Canvas) -> None:
     ctx = c.ctx
     parts: list[tuple[str, tuple[float, float]]] = []
+    # The kind of cell (or its division, with its 2n) comes from the problem.
+    c.specific = ctx.has("animal cell", "plant cell", "bacteri", "prokaryot", "eukaryot") or bool(
+        re.search(r"2n\s*=\s*\d", normalize_text(ctx.question)))
     if ctx.has("mitosis", "meiosis", "chromosome", "metaphase", "anaphase", "spindle", "dividing"):
         m = re.search(r"2n\s*=\s*(\d+)", normalize_text(ctx.question))
         n = min(8, max(2, int(m.group(1)) if m else 4))

@@ -41,6 +41,7 @@ def _tpl_molecule(c: Canvas) -> None:
             name = numbered[k] if numbered[k] in ctx.entities else None
             (c.entity(name, x - 0.5 * ux, y - 0.5 * uy, size=10) if name else c.text(x - 0.45 * ux, y - 0.45 * uy, "C", size=11))
         c.slot(r"b|d|r|l|r\(C-C\)|d\(C-C\)", 5 + 2.6 * math.cos(math.radians(-30)) + 0.2, 5 + 2.6 * math.sin(math.radians(-30)) - 0.2, ha="left", size=10)
+        c.specific = True
         shape = "a benzene ring: a regular hexagon of carbons with alternating double bonds and one H on each carbon"
     elif chain:
         groups = re.split(r"[–=≡-]", chain.group(1))[:6]
@@ -55,9 +56,12 @@ def _tpl_molecule(c: Canvas) -> None:
             c.draw(f"ax.add_patch(Circle(({fmt(x)}, {fmt(y)}), 0.55, fc='white', ec='none', zorder=2))")
             c.name(x, y, g, nudge=False, force=True)
         c.slot(r"r\(C=C\)|d|b|r|l", 5.0, 2.2, size=10)
+        c.specific = True
         shape = f"the condensed chain {chain.group(1)} drawn as a zig-zag with its single and double bonds"
     else:
-        formula = species[0] if species else "H2O"
+        if not species:
+            c.decline("the problem names no molecule in a form the template can draw (a formula)")
+        formula = species[0]
         atoms = _atoms(re.sub(r"(?:\^?\d*[+\-−]|[²³]?[⁺⁻])$", "", formula) or "H2O")
         heavy = [a for a in atoms if a != "H"]
         centre = min(heavy, key=lambda a: (atoms.count(a), atoms.index(a))) if heavy else atoms[0]
@@ -225,12 +229,17 @@ _AUFBAU = ("1s", "2s", "2p", "3s", "3p", "4s", "3d", "4p", "5s", "4d", "5p", "6s
 _CORES = (("[Kr]", 36, "5s"), ("[Ar]", 18, "4s"), ("[Ne]", 10, "3s"), ("[He]", 2, "2s"))
 
 
+_COUNT_RE = re.compile(r"\^\{?(\d{1,2}?)\}?(?=[1-7][spdf]|[^a-z0-9]|$)")
+_SUBLEVEL_RE = re.compile(r"\b([1-7][spdf])\d{0,2}\b")
+
+
 @template("Chemistry - Electron Config", "orbital-box diagram")
 def _tpl_electrons(c: Canvas) -> None:
     ctx = c.ctx
     z = num(next(iter(ctx.find(r"Z")), None), None)
     shells: list[str] = []
     core = None
+    c.specific = bool(z)
     if z:
         left = int(z)
         for sub in _AUFBAU:
@@ -243,7 +252,11 @@ def _tpl_electrons(c: Canvas) -> None:
                 core, shells = name, shells[_AUFBAU.index(first):]
                 break
     else:
-        shells = [s for s in _AUFBAU if re.search(rf"\b{s}\b", ctx.low)] or ["1s", "2s", "2p"]
+        written = set(_SUBLEVEL_RE.findall(_COUNT_RE.sub(" ", ctx.low)))  # "1s^22s^22p^1", "1s2 2s2 2p6", "the 3d orbital"
+        shells = [s for s in _AUFBAU if s in written]
+        if not shells:
+            c.decline("the problem gives neither an atomic number nor the sublevels to draw")
+        c.specific = True
     shells = sorted(shells, key=_AUFBAU.index)[:8]
     if "3d" in shells and "4s" in shells and ctx.has("3d") and shells.index("4s") < shells.index("3d"):
         pass  # drawn in Aufbau (energy) order: 4s below 3d
@@ -314,6 +327,7 @@ def _tpl_orbital(c: Canvas) -> None:
         shape = "an infinite square well with the n = 1, 2, 3 wavefunctions drawn on their energy levels"
         note = "Energies are not written as numbers: the level spacing only shows the n² trend."
     elif ctx.has("energy level", "level diagram", "transition", "bohr", "hydrogen atom", "emission", "n = "):
+        c.specific = ctx.has("energy level", "level diagram", "bohr", "hydrogen atom")  # the scheme asked for
         ns = sorted({int(m.group(1)) for m in re.finditer(r"\bn\s*=\s*(\d)\b", text)} | {1, 2, 3, 4})
         top = min(6, max(ns))
         ypos = {n: 1.2 + 7.2 * (1 - 1 / n ** 2) / (1 - 1 / top ** 2) for n in range(1, top + 1)}
@@ -330,11 +344,14 @@ def _tpl_orbital(c: Canvas) -> None:
         shape = f"an energy-level diagram of levels n = 1 to {top} (spacing as 1/n²)" + (", with the stated transition arrow" if m else "")
         note = "Level energies other than the given ones and the photon energy / wavelength are not written."
     else:
+        if not re.search(r"\b(?:[2-7]p|p)[ -]?(?:orbital|subshell|sublevel)|\b[2-7]p\b|\bp[xyz]\b", ctx.low):
+            c.decline("the problem names no p orbital, energy-level scheme, box or MO diagram that the template draws")
+        c.specific = True  # the orbital the problem names
         c.draw(line([(0.6, 5), (9.4, 5)], lw=1, color="GREY", dashed=True), line([(5, 0.6), (5, 9.4)], lw=1, color="GREY", dashed=True),
                "ax.add_patch(Ellipse((3.4, 5), 3.0, 1.7, fc=LIGHT, ec=INK, lw=1.6))",
                "ax.add_patch(Ellipse((6.6, 5), 3.0, 1.7, fc='white', ec=INK, lw=1.6))", dot(5, 5, 0.08))
-        c.text(3.4, 5.0, "+", size=14, nudge=False)
-        c.text(6.6, 5.0, "−", size=14, nudge=False)
+        c.text(3.4, 5.5, "+", size=14, nudge=False)  # inside the lobe, off the axis line
+        c.text(6.6, 5.5, "−", size=14, nudge=False)
         c.text(9.3, 5.3, "x", size=12, va="bottom", nudge=False)
         c.text(5.3, 9.3, "y", size=12, ha="left", va="top", nudge=False)
         shape = "a p orbital drawn as two lobes of opposite phase along the x axis"

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
-import math
+from dataclasses import dataclass
 from typing import Callable
 
 from scigen_dagster.generation.plan import FigurePlan
 from scigen_dagster.generation.rules.context import Ctx
-from scigen_dagster.generation.rules.layout import Canvas, fmt, text_extent_pt
+from scigen_dagster.generation.rules.layout import Canvas, Decline, fmt
 
-PLANNER_VERSION = "rules-v1"
+PLANNER_VERSION = "rules-v2"
+
+
+@dataclass(frozen=True)
+class Declined:
+    """The planner's answer when no template fits what the problem describes: no figure
+    (another problem's stock figure would be wrong data), with the reason."""
+
+    reason: str
+    status: str = "declined"
 
 
 _HEADER = '''# ImgCoder offline planner ({version}): {kind}
@@ -112,14 +121,14 @@ def _code(c: Canvas, kind: str, named: list[str]) -> str:
         out.append("")
         out.append("# labels: entities and values at their elements (collision-checked at plan time)")
         out.extend(c.label_lines)
-    givens = ctx.givens
+    givens = ctx.box_entries()
     if givens or named:
         out.append("")
-        out.append(f"GIVEN = {givens!r}")
-        out.append(f"NAMED = {named!r}")
+        out.append(f"GIVEN = {givens!r}  # names with values and units, subscripts as mathtext")
+        out.append(f"NAMED = {[n.replace('$', chr(92) + '$') for n in named]!r}")
         out.append('side = (["Given:"] + GIVEN if GIVEN else []) + (["Also labelled:"] + NAMED if NAMED else [])')
         out.append('ax.text(1.04, 1.0, "\\n".join(side), transform=ax.transAxes, ha="left", va="top", fontsize=11,')
-        out.append('        color=INK, linespacing=1.6, parse_math=False, bbox=BOX)')
+        out.append('        color=INK, linespacing=1.6, bbox=BOX)')
     out.append("")
     out.append(_FOOTER_SAVE)
     code = "\n".join(out) + "\n"
@@ -140,7 +149,7 @@ def _sections(c: Canvas, kind: str, named: list[str], repair_hint: str | None) -
     content.append(f"Given values: {'; '.join(givens)}." if givens else "The problem states no numeric values.")
     content.append("Read from the problem text only; the item's element list and quizzes are not used.")
     layout = [c.layout or "The schematic fills the drawing area."]
-    if givens or named:
+    if ctx.box_entries() or named:
         layout.append("A 'Given:' box sits to the right of the drawing, one entry per line.")
     if c.axes:
         layout.append("Axes are kept because the figure is a plot; ticks only at given values or none.")
@@ -150,8 +159,8 @@ def _sections(c: Canvas, kind: str, named: list[str], repair_hint: str | None) -
     labels = [f"In the drawing: {', '.join(in_figure)}." if in_figure else "No problem labels fit inside the drawing."]
     if c.template_labels:
         labels.append(f"Template labels: {', '.join(c.template_labels)}.")
-    if givens:
-        labels.append(f"Given box: {'; '.join(givens)}.")
+    if ctx.box_entries():
+        labels.append(f"Given box: {'; '.join(ctx.box_entries())}.")
     if named:
         labels.append(f"Also listed in the box: {', '.join(named)}.")
     consider = [
@@ -161,11 +170,12 @@ def _sections(c: Canvas, kind: str, named: list[str], repair_hint: str | None) -
     if ctx.withheld:
         consider.append(f"- {len(ctx.withheld)} label(s) withheld because they would reveal the answer.")
     consider.extend(f"- {note}" for note in c.notes)
-    consider.append("- Labels are plain text (no mathtext), placed with a collision check so none overlap.")
+    consider.append("- Drawing labels are plain text placed with a collision check: none overlap, none sits on a "
+                    "drawn line; the Given box writes names with subscripts as mathtext.")
     consider.append("- Neutral greys, figsize (6, 6), saved as figure.png at dpi 100 with a tight bounding box.")
     if repair_hint is not None:
         tail = " ".join(str(repair_hint).split())[-160:] or "no message"
-        consider.append(f"- Repair: the previous script failed ({tail}); this is the simplest generic template.")
+        consider.append(f"- Repair: the previous script failed ({tail}); this is the simplest template (a labelled frame).")
     return {
         "Image Content": " ".join(content),
         "Layout": " ".join(layout),
@@ -196,71 +206,45 @@ def _render(ctx: Ctx, kind: str, fn: _Template, repair_hint: str | None) -> Figu
             if c.entity(name, x, y, ha=ha, va=va, nudge=False):
                 del c.anchors[i]
                 break
+    # What of the problem the drawing shows: its names, its values, and template labels that
+    # are the problem's own words (the organelles it names, the axes it describes).
+    # One of the problem's words alone ("nucleus") is what many problems share: it takes two.
+    words = [t for t in c.template_labels if len(t) > 2 and ctx.says(t)]
+    if repair_hint is None and not (c.used_entities or len(words) >= 2 or c.used_values or c.specific):
+        c.decline("nothing the problem names or gives fits this template's drawing, and its shape does not "
+                  "come from the problem: it would draw a stock figure")
+    if (repair_hint is None and ctx.quantities and not (c.used_values or ctx.box_entries() or c.specific)
+            and len(c.used_entities) < 2):
+        c.decline("none of the problem's given values has a place in this template's drawing or is named for "
+                  "a Given box, and at most one of its names is drawn: the figure would not be this problem's")
     named = [name for name in ctx.entities if name not in c.used_entities]
     return FigurePlan(sections=_sections(c, kind, named, repair_hint), code=_code(c, kind, named))
 
 
-def plan_figure(item: dict, *, repair_hint: str | None = None) -> FigurePlan:
-    """Plan and code one figure for ``item`` (problem_id, question, answer, image_type...).
-
-    ``repair_hint`` is the error tail of a failed render: the plan then falls back to
-    the simplest generic template. Deterministic: the same item gives the same code.
+def plan_figure(item: dict, *, repair_hint: str | None = None) -> FigurePlan | Declined:
+    """Plan and code one figure for ``item`` (problem_id, question, answer, image_type...),
+    or decline (:class:`Declined`, with the reason) when no template fits what the problem
+    describes. ``repair_hint`` is the error tail of a failed render: the plan then falls
+    back to the simplest template. Deterministic: the same item gives the same code.
     """
-    if repair_hint is not None:
-        return _render(Ctx.from_item(item), "generic labelled schematic (repair)", _tpl_repair, repair_hint)
     ctx = Ctx.from_item(item)
-    kind, fn = _TEMPLATES.get(ctx.image_type, ("generic labelled schematic", _tpl_generic))
+    if repair_hint is not None:
+        return _render(ctx, "labelled frame (repair)", _tpl_repair, repair_hint)
+    entry = _TEMPLATES.get(ctx.image_type)
+    if entry is None:
+        return Declined(f"no template draws the image type {ctx.image_type or '(none)'!r}")
+    kind, fn = entry
     try:
         return _render(ctx, kind, fn, None)
-    except Exception as exc:  # a template bug must not lose the item: generic instead
-        ctx = Ctx.from_item(item)
-        plan = _render(ctx, "generic labelled schematic", _tpl_generic, None)
-        sections = dict(plan.sections)
-        sections["Drawing Considerations"] += (
-            f"\n- The {kind} template failed at plan time ({type(exc).__name__}); generic template used."
-        )
-        return FigurePlan(sections=sections, code=plan.code)
+    except Decline as why:
+        return Declined(f"{kind}: {why}")
+    except Exception as exc:  # a template bug declines the item rather than drawing something else
+        return Declined(f"the {kind} template failed at plan time ({type(exc).__name__}: {exc})"[:300])
 
 
 # --------------------------------------------------------------------------------------
-# Generic and repair templates
+# The repair template
 # --------------------------------------------------------------------------------------
-
-
-def _tpl_generic(c: Canvas) -> None:
-    """Named things (or given values) as nodes on a ring around the system."""
-    ctx = c.ctx
-    name = ctx.image_type.split(" - ")[-1].strip()
-    name = name if name and len(name) <= 22 and not ctx.leaks(name) else "System"
-    half = max(1.3, text_extent_pt(name, 12)[0] / 2 / c.scale()[0] + 0.3)
-    c.draw(f'ax.add_patch(FancyBboxPatch(({fmt(5 - half)}, 4.4), {fmt(2 * half)}, 1.2, '
-           'boxstyle="round,pad=0.1", fc=LIGHT, ec=INK, lw=1.5))')
-    c.text(5.0, 5.0, name, size=12, nudge=False, force=True)
-    c.block(5 - half - 0.1, 4.3, 5 + half + 0.1, 5.7)
-    nodes = ([("e", n) for n in ctx.entities] + [("v", q) for q in ctx.quantities])[:8]
-    for i, (kind, node) in enumerate(nodes):
-        ang = math.pi / 2 - 2 * math.pi * i / len(nodes)
-        cx, cy = math.cos(ang), math.sin(ang)
-        x, y = 5 + 2.9 * cx, 5 + 2.9 * cy
-        c.draw(f"ax.plot([5, {fmt(x)}], [5, {fmt(y)}], color=GREY, lw=1.2, zorder=0)",
-               f"ax.add_patch(Circle(({fmt(x)}, {fmt(y)}), 0.16, fc=INK))")
-        c.block(x - 0.2, y - 0.2, x + 0.2, y + 0.2)
-        ha = "left" if cx > 0.3 else "right" if cx < -0.3 else "center"
-        va = "bottom" if cy > 0.3 else "top" if cy < -0.3 else "center"
-        lx, ly = 5 + 3.25 * cx, 5 + 3.25 * cy
-        if kind == "e":
-            c.entity(node, lx, ly, ha=ha, va=va)
-        else:
-            c.value(node, lx, ly, ha=ha, va=va)
-    if not nodes:
-        for i in range(3):
-            ang = math.pi / 2 + 2 * math.pi * i / 3
-            x, y = 5 + 3 * math.cos(ang), 5 + 3 * math.sin(ang)
-            c.draw(f"ax.plot([5, {fmt(x)}], [5, {fmt(y)}], color=GREY, lw=1.2, zorder=0)",
-                   f"ax.add_patch(Circle(({fmt(x)}, {fmt(y)}), 0.5, fc='white', ec=INK, lw=1.5))")
-    c.describe(f"A generic labelled schematic: a central box for the {name.lower()} with the named parts "
-               "and given values as nodes around it.",
-               "Central box in the middle; up to eight nodes on a ring around it, labels outside the ring.")
 
 
 def _tpl_repair(c: Canvas) -> None:

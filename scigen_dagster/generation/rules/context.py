@@ -107,9 +107,38 @@ class Ctx:
             return not _has_phrase(self.q_norm, words)
         return False
 
+    def says(self, text: str) -> bool:
+        """Whether ``text`` is words of the problem itself (whole words, any case)."""
+        return _has_phrase(self.q_norm, _norm_words(text))
+
     # -- convenience for templates --------------------------------------------------
     def has(self, *words: str) -> bool:
         return any(w in self.low for w in words)
+
+    def box_entries(self) -> list[str]:
+        """The "Given:" box: each named value as the problem writes it (symbol with its
+        subscript as mathtext, or the word the problem names it by: "mass of 2 kg" gives
+        "mass = 2 kg"; value; the whole unit), one per line. Left out: a bare number (no
+        name says what it is), a value the problem writes inside a formula
+        ("-13.6 eV/n^2"), and one the problem says is absent or neglected."""
+        out: list[str] = []
+        for q in self.quantities:
+            at = self.question.find(q.text)
+            name = q.symbol or (_quantity_word(self.question[max(0, at - 40):at]) if at >= 0 else "")
+            if not name or q.value.startswith("("):
+                continue
+            after = self.question[at + len(q.text):] if at >= 0 else ""
+            before = self.question[max(0, at - 80):at].lower() if at >= 0 else ""
+            tail = _UNIT_TAIL.match(after) if q.unit else None
+            if (not tail and _FORMULA_AFTER.match(after)) or _ABSENT.search(before.rsplit(".", 1)[-1]) \
+                    or re.match(r"\s?\d", after):  # "36 400 km" read as "36": a garbled value stays out
+                continue
+            unit = q.unit + (tail.group(0).replace(" ", "") if tail else "")
+            amount = q.value + (("" if unit in ("%", "°", "′", "″") else " ") + unit if unit else "")
+            entry = f"{mathtext_symbol(q.symbol) if q.symbol else name} = {amount.replace('$', chr(92) + '$')}"
+            if entry not in out:
+                out.append(entry)
+        return out
 
     @property
     def givens(self) -> list[str]:
@@ -150,6 +179,45 @@ def num(q: Quantity | None, default: float | None = None) -> float | None:
         return default
     m = re.fullmatch(r"[-−]?\d+(?:\.\d+)?", q.value.replace(",", ""))
     return float(m.group(0).replace("−", "-")) if m else default
+
+
+# What may follow a value in the problem: a unit's denominator ("16 ft/sec"), or else a
+# formula the value is part of ("-13.6 eV/n^2", "2 × r").
+_UNIT_TAIL = re.compile(r"\s*/\s*(?:s|sec|second|min|h|hr|hour|day|yr|year|m|cm|mm|km|kg|g|mol|L|l|K|°C|V|A|"
+                        r"m\^?[23²³]|cm\^?[23²³]|s\^?2|s²)(?![A-Za-z])")
+_FORMULA_AFTER = re.compile(r"\s*(?:/|[×*·^]\s*[A-Za-z(\\])")
+_ABSENT = re.compile(r"neglig|neglect|ignor|absent|no longer|removed|without")
+_GREEK_TEX = {"α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "epsilon", "θ": "theta", "λ": "lambda",
+              "μ": "mu", "ν": "nu", "ρ": "rho", "σ": "sigma", "τ": "tau", "φ": "phi", "ω": "omega", "Δ": "Delta",
+              "Ω": "Omega", "η": "eta", "κ": "kappa", "π": "pi", "ψ": "psi", "χ": "chi", "ξ": "xi", "ζ": "zeta"}
+
+
+_QUANTITY_WORDS = frozenset("""mass radius length height speed velocity distance altitude charge current voltage
+    resistance capacitance inductance temperature pressure volume angle frequency wavelength time period force
+    energy power area width depth diameter density acceleration momentum weight tension emf amplitude""".split())
+_WORD_BEFORE = re.compile(r"\b([a-z]+)\s+(?:of\s+|is\s+|was\s+|equal\s+to\s+)?(?:about\s+|approximately\s+)?[$(]*\s*$")
+
+
+def _quantity_word(before: str) -> str:
+    """The word the problem names an unnamed value by ("a mass of 2 kg" -> "mass"), if it
+    is one of the common quantity names."""
+    m = _WORD_BEFORE.search(before.lower())
+    return m.group(1) if m and m.group(1) in _QUANTITY_WORDS else ""
+
+
+def mathtext_symbol(symbol: str) -> str:
+    """A symbol in the problem's notation for matplotlib's mathtext: "R1" -> "$R_{1}$",
+    "v_0" -> "$v_{0}$", "θ" -> "$\\theta$"; a plain word stays plain."""
+    m = re.fullmatch(r"([A-Za-zα-ωΑ-Ω])(?:_?(\d{1,2})|_([A-Za-z0-9]{1,4}))", symbol)
+    single = re.fullmatch(r"[α-ωΑ-Ω]", symbol)
+    if not (m or single):
+        return symbol.replace("$", "\\$")
+    base = symbol[0]
+    base = "\\" + _GREEK_TEX[base] if base in _GREEK_TEX else base
+    if single:
+        return f"${base}$"
+    sub = m.group(2) or m.group(3)
+    return f"${base}_{{{sub}}}$"
 
 
 STOP_WORDS = frozenset("the a an which that it they and or both also only then what who each".split())

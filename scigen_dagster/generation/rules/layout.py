@@ -38,6 +38,37 @@ def text_extent_pt(text: str, size: float) -> tuple[float, float]:
     return max(width(line) for line in lines) * size + 4, len(lines) * size * 1.3 + 2
 
 
+class Decline(Exception):
+    """Raised by a template when the problem does not describe what it draws."""
+
+
+_PLOT_RE = re.compile(r"^ax\.plot\(\[([^\]]*)\], \[([^\]]*)\]")
+
+
+def _segment_hits_box(p, q, box, inset: float = 0.04) -> bool:
+    """Whether segment p-q passes through ``box`` (shrunk by ``inset`` of its size, so a
+    line that only grazes a corner does not count): Liang-Barsky clipping."""
+    x0, y0, x1, y1 = box
+    dx_in, dy_in = (x1 - x0) * inset, (y1 - y0) * inset
+    x0, x1, y0, y1 = x0 + dx_in, x1 - dx_in, y0 + dy_in, y1 - dy_in
+    (px, py), (qx, qy) = p, q
+    dx, dy = qx - px, qy - py
+    lo, hi = 0.0, 1.0
+    for edge_p, edge_q in ((-dx, px - x0), (dx, x1 - px), (-dy, py - y0), (dy, y1 - py)):
+        if edge_p == 0:
+            if edge_q < 0:
+                return False
+            continue
+        t = edge_q / edge_p
+        if edge_p < 0:
+            lo = max(lo, t)
+        else:
+            hi = min(hi, t)
+        if lo > hi:
+            return False
+    return True
+
+
 class Canvas:
     """Plan-time model of one figure: code lines, labels and where the labels sit."""
 
@@ -52,6 +83,11 @@ class Canvas:
         self.helpers: list[str] = []
         self.label_lines: list[str] = []
         self.boxes: list[tuple[float, float, float, float]] = []
+        # Straight strokes drawn with ax.plot: labels keep off them (a label on a line is unreadable).
+        self.segments: list[tuple[tuple[float, float], tuple[float, float]]] = []
+        # Set by a template whose shape comes from the problem itself (a parsed formula, a
+        # configuration, a sequence), so the figure is the problem's even without labels.
+        self.specific = False
         self.anchors: list[tuple[float, float, str, str]] = []
         self.used_values: list[str] = []
         self.used_entities: list[str] = []
@@ -83,6 +119,21 @@ class Canvas:
 
     def draw(self, *lines: str) -> None:
         self.body.extend(lines)
+        for code in lines:
+            m = _PLOT_RE.match(code)
+            if not m:
+                continue
+            try:
+                xs = [float(v) for v in m.group(1).split(",")]
+                ys = [float(v) for v in m.group(2).split(",")]
+            except ValueError:  # computed coordinates: not known at plan time
+                continue
+            pts = list(zip(xs, ys))
+            self.segments.extend(zip(pts, pts[1:]))
+
+    def decline(self, reason: str) -> None:
+        """Give up on this problem: the template cannot draw what it describes."""
+        raise Decline(reason)
 
     def need(self, name: str) -> None:
         if name not in self.helpers:
@@ -119,7 +170,9 @@ class Canvas:
         (lx0, lx1), (ly0, ly1) = sorted(self.xlim), sorted(self.ylim)
         if x0 < lx0 or x1 > lx1 or y0 < ly0 or y1 > ly1:
             return False
-        return all(x0 >= b[2] or b[0] >= x1 or y0 >= b[3] or b[1] >= y1 for b in self.boxes)
+        if not all(x0 >= b[2] or b[0] >= x1 or y0 >= b[3] or b[1] >= y1 for b in self.boxes):
+            return False
+        return not any(_segment_hits_box(a, b, box) for a, b in self.segments)
 
     def text(self, x: float, y: float, text: str, *, size: float = 11, ha: str = "center",
              va: str = "center", given: bool = False, entity: bool = False, nudge: bool = True,

@@ -406,6 +406,7 @@ def _tpl_analytic(c: Canvas) -> None:
     c.text(-0.35 * u, -0.35 * u, "O", size=11, ha="right", va="top", nudge=False)
     where: dict[str, tuple[float, float]] = {}
     if conic:
+        c.specific = True  # the curve is the problem's own equation
         eq, k = conic
         expr = " + ".join(f"({v:.10g})*{_MONOMIAL_CODE[m]}" for m, v in k.items() if v)
         c.draw(f"g = np.linspace({fmt(-L)}, {fmt(L)}, 600)", "X, Y = np.meshgrid(g, g)",
@@ -461,6 +462,9 @@ def _tpl_analytic(c: Canvas) -> None:
 _COLOURS = ("red", "blue", "green", "white", "black", "yellow", "orange", "purple")
 
 
+_SET_SYMBOLS = re.compile(r"[∩∪⊂⊆∅]|\bP\s*\(")
+
+
 @template("Math - Set & Probability", "Venn / tree diagram")
 def _tpl_sets(c: Canvas) -> None:
     ctx = c.ctx
@@ -476,7 +480,8 @@ def _tpl_sets(c: Canvas) -> None:
         elif letters:
             outcomes = [letters[0], f"not {letters[0]}"]
         else:
-            outcomes = ["E", "not E"]
+            c.decline("the problem names neither the outcomes nor the events of the stages a tree would show")
+        c.specific = True  # the branches are the problem's outcomes
         step = "toss" if coin else "draw" if ctx.has("draw", "drawn", "bag", "urn") else "trial"
         c.draw(dot(1.0, 5.0, 0.12))
         c.block(0.8, 4.8, 1.2, 5.2)
@@ -499,6 +504,9 @@ def _tpl_sets(c: Canvas) -> None:
         _tpl_plane(c)
         c.notes.append("Geometric probability: the region is drawn as a plane figure.")
         return
+    if not (ctx.has("venn", " set", "∩", "∪", "union", "intersect", "both", "neither", "either", "event",
+                    "mutually", "complement", "p(") or _SET_SYMBOLS.search(text)):
+        c.decline("the problem describes no sets or events that a Venn diagram or a probability tree shows")
     named = {m.group(2): m.group(1) for m in re.finditer(r"\b([A-Z][a-z]+)\s*\(([A-Z])\)", text)}
     sets = [e for e in ctx.entities if re.fullmatch(r"[A-Z]", e) and e not in ("U", "S", "Ω")]
     sets += [k for k in named if k not in sets and k not in ("U", "S")]

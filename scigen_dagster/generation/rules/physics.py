@@ -241,6 +241,9 @@ def _tpl_optics(c: Canvas) -> None:
         shape = "a concave mirror on its principal axis with C, F and the pole P, an object arrow and a ray parallel to the axis reflected through F"
         where = "Axis across the middle, mirror at the right, object at the left."
     else:
+        if not ctx.has("lens", "focal", "converging", "diverging", "convex", "magnif", "projector", "camera",
+                       "eyepiece", "telescope", "microscope", "spectacle"):
+            c.decline("the problem describes no refraction, mirror or lens that the ray template draws")
         diverging = ctx.has("diverging", "concave lens")
         scale = 4.2 / max(u, 1.25 * f, 1e-9) if (u or f) else 0.0
         fx = min(4.4, max(1.0, f * scale)) if f else 2.0
@@ -309,6 +312,11 @@ def _circuit_parts(ctx: Ctx) -> tuple[list[tuple[str, str, Quantity | None]], Qu
     return parts[:7], source
 
 
+_COUNT_WORDS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10}
+_COUNTED = re.compile(r"\b(" + "|".join(_COUNT_WORDS) + r")\s+(?:identical\s+|equal\s+|similar\s+)?"
+                      r"(?:resistors|capacitors|bulbs|lamps|cells|batteries|inductors)")
+
+
 @template("Physics - Circuit", "circuit diagram")
 def _tpl_circuit(c: Canvas) -> None:
     ctx = c.ctx
@@ -318,6 +326,12 @@ def _tpl_circuit(c: Canvas) -> None:
     x0, x1, y0, y1 = 1.2, 7.2, 2.0, 8.0
     parallel = ctx.has("parallel") and len(parts) >= 2
     series = parts[:-2] if parallel else parts
+    capacity = 4 if parallel else 5
+    counted = _COUNTED.search(ctx.low)
+    wanted = _COUNT_WORDS.get(counted.group(1), 0) if counted else 0
+    if len(series) > capacity or wanted > max(len(parts), 1) or (parallel and wanted > 2):
+        c.decline(f"the problem has {max(len(parts), wanted)} components (or more than two in parallel); "
+                  f"the template's loop draws {capacity} in series and two in parallel")
     slots = [((2.2, y1), (3.8, y1), "top"), ((4.6, y1), (6.2, y1), "top"),
              ((6.2, y0), (4.6, y0), "bottom"), ((3.8, y0), (2.2, y0), "bottom")]
     if not parallel:

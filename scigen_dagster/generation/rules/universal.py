@@ -249,6 +249,9 @@ def _tpl_table(c: Canvas) -> None:
         c.slot(r"s|a|l|d", x0 + cell / 2, y0 - 0.3, va="top", size=10)
         shape = f"a rectangular grid {w} squares wide and {h} squares tall with the named corners marked"
     else:
+        if not ctx.quantities:
+            c.decline("the problem gives no values to tabulate and describes no grid")
+        c.specific = True  # the cells are the problem's own values
         cols: dict[str, list[Quantity]] = {}
         for q in ctx.quantities:
             cols.setdefault(q.symbol or q.unit or "value", []).append(q)
