@@ -318,3 +318,15 @@ def test_zygote_death_costs_at_most_one_job():
         assert worker not in pool.process_pids()
     finally:
         pool.close()
+
+
+def test_memory_bounds_are_reported(sandbox):
+    """What bounds a job's memory on this host is stated, including why no cgroup is used."""
+    active = sandbox.active_layers()
+    memory = sandbox.pool().memory
+    assert set(memory) == {"address_space", "scratch", "uncounted_memory", "processes", "cgroup"}
+    if active["seccomp"]:
+        assert "memfd_create" in memory["uncounted_memory"] and "shmget" in memory["uncounted_memory"]
+    if active["mountns"]:
+        assert "nr_inodes=2048" in memory["scratch"]
+    assert memory["cgroup"].startswith("not used")
