@@ -70,6 +70,10 @@ SYS_MOUNT_SETATTR = 442  # same number on every architecture (new syscall table)
 SYS_LANDLOCK_CREATE_RULESET, SYS_LANDLOCK_ADD_RULE, SYS_LANDLOCK_RESTRICT_SELF = 444, 445, 446
 
 
+class ZygoteLost(RuntimeError):
+    """The zygote ended or fell out of step with the worker: the worker must be replaced."""
+
+
 class OversizedFigure(Exception):
     """Raised inside the child before Agg allocates a canvas above MAX_PIXELS."""
 
@@ -682,7 +686,7 @@ class Zygote:
         if not msg or len(got) != 1:
             for fd in got:
                 os.close(fd)
-            raise RuntimeError(f"sandbox zygote failed to start the job ({msg[:200]!r})")
+            raise ZygoteLost(f"sandbox zygote failed to start the job ({msg[:200]!r})")
         return json.loads(msg)["pid"], got[0]
 
     def wait_status(self, pid: int, timeout_s: float) -> int | None:
@@ -698,7 +702,7 @@ class Zygote:
             finally:
                 self.sock.settimeout(None)
             if not msg:
-                raise RuntimeError("sandbox zygote exited")
+                raise ZygoteLost("sandbox zygote exited")
             rep = json.loads(msg)
             if rep["pid"] == pid:
                 return int(rep["status"])
@@ -803,7 +807,7 @@ class Job:
                     if wait_status is not None:
                         break
                     if timed_out:
-                        raise RuntimeError("job did not end within 10 s of SIGKILL")
+                        raise ZygoteLost("job did not end within 10 s of SIGKILL")
                     timed_out = True
                     _kill_group(pid)
                     deadline = time.monotonic() + 10  # now just waiting to reap it
@@ -812,7 +816,7 @@ class Job:
                         poller.unregister(pidfd)
                         wait_status = self.worker.zygote.wait_status(pid, 10.0)  # it reaps, then kills the group
                         if wait_status is None:
-                            raise RuntimeError("sandbox zygote did not report the job's end")
+                            raise ZygoteLost("sandbox zygote did not report the job's end")
                         drain_deadline = time.monotonic() + 1.0
                         continue
                     chunk = os.read(fd, 65536)
@@ -1051,9 +1055,10 @@ class Worker:
             return job.run(code, self.layers)
         except Exception as exc:  # noqa: BLE001 - the worker must outlive any job
             traceback.print_exc()
-            if self.zygote_gone():
-                self.broken = "sandbox zygote ended"
-            return {"status": "error", "error": f"sandbox could not run the job: {type(exc).__name__}: {exc}"[:2000],
+            why = f"{type(exc).__name__}: {exc}"
+            if isinstance(exc, (ZygoteLost, OSError)) or self.zygote_gone():
+                self.broken = why = f"sandbox zygote lost ({why}); worker replaced"
+            return {"status": "error", "error": f"sandbox could not run the job: {why}"[:2000],
                     "text_labels": [], "overlapping_text_pairs": 0, "png": b"", "width": 0, "height": 0, "log": "", "seconds": 0.0}
         finally:
             if job is not None:

@@ -564,7 +564,7 @@ def work(k):
 threads = [threading.Thread(target=work, args=(k,)) for k in range(4 + V)]
 for t in threads: t.start()
 for t in threads: t.join()
-plt.bar(list(results), [results[k] for k in sorted(results)])
+plt.bar(sorted(results), [results[k] for k in sorted(results)])
 plt.savefig("figure.png")
 """)
 _t("getpass_and_tempfile", """

@@ -301,3 +301,32 @@ def test_dagster_asset_uses_resource():
     result = dg.materialize([rendered], resources={"sandbox": SandboxResource(workers=1)})
     assert result.success and result.output_for_node("rendered") == ["ok", "error"]
 
+
+
+def test_zygote_death_costs_at_most_one_job():
+    """A worker whose zygote is gone answers the job with an error and is replaced (it cannot
+    fork a new zygote: it has held job data); the next job renders normally."""
+    pool = SandboxPool({"timeout_s": 3, "memory_mb": 2048, "cpu_s": 30, "max_output_mb": 20, "max_stdout_kb": 64}, 1, [])
+    try:
+        assert pool.render(BENIGN).status == "ok"
+        worker, zygote = pool.process_pids()
+        assert parent_pid(zygote) == worker
+        os.kill(zygote, 9)
+        first, second = pool.render(BENIGN), pool.render(BENIGN)
+        assert first.status == "error" and "zygote" in first.error, first
+        assert second.status == "ok", second
+        assert worker not in pool.process_pids()
+    finally:
+        pool.close()
+
+
+def test_memory_bounds_are_reported(sandbox):
+    """What bounds a job's memory on this host is stated, including why no cgroup is used."""
+    active = sandbox.active_layers()
+    memory = sandbox.pool().memory
+    assert set(memory) == {"address_space", "scratch", "uncounted_memory", "processes", "cgroup"}
+    if active["seccomp"]:
+        assert "memfd_create" in memory["uncounted_memory"] and "shmget" in memory["uncounted_memory"]
+    if active["mountns"]:
+        assert "nr_inodes=2048" in memory["scratch"]
+    assert memory["cgroup"].startswith("not used")
