@@ -50,7 +50,7 @@ def select_for_training(items: pd.DataFrame, tables: dict[str, pd.DataFrame], re
     chosen = chosen.assign(judge_mean=chosen["problem_id"].map(means))
     # An item whose every dimension went unmeasured is not rejected by the judge threshold.
     keep = chosen["judge_mean"].isna() | (chosen["judge_mean"] >= min_judge_mean)
-    chosen = chosen[keep].assign(verified_by=chosen["problem_id"].map(verifiers(judge, iv)).fillna(OFFLINE_PROXIES))
+    chosen = chosen[keep].assign(verified_by=chosen["problem_id"].map(verifiers(judge, iv)).astype(object).fillna(OFFLINE_PROXIES))
     if not export_offline_verified:
         chosen = chosen[chosen["verified_by"] != OFFLINE_PROXIES]
     return chosen.sort_values("problem_id").reset_index(drop=True)

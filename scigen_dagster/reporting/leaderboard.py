@@ -110,7 +110,7 @@ def format_overall(overall: pd.DataFrame) -> pd.DataFrame:
         low, high = shown.pop(f"{m}_ci_low"), shown.pop(f"{m}_ci_high")
         shown[m] = [format_value(v) if format_value(v) == "n/m" or pd.isna(lo) else f"{format_value(v)} [{lo:.2f}, {hi:.2f}]"
                     for v, lo, hi in zip(shown[m], low, high)]
-    for c in METRICS:
+    for c in [*METRICS, *EVALUATED_BY]:  # a model with no rows has no evaluator either: n/m, not "nan"
         if c in shown and c not in CI_METRICS:
             shown[c] = shown[c].map(format_value)
     return shown
