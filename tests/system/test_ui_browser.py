@@ -88,6 +88,19 @@ def _group_alive(pgid: int) -> bool:
     return False
 
 
+def _group_members(pgid: int) -> list[str]:
+    """Command lines of the live (not zombie) processes of the group."""
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) == pgid and fields[0] != "Z":
+                members.append((stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode()[:120])
+        except (OSError, ValueError):
+            continue
+    return members
+
+
 @pytest.fixture(scope="module")
 def dagster_dev(tmp_path_factory):
     home = tmp_path_factory.mktemp("dagster_home")
@@ -132,14 +145,16 @@ def dagster_dev(tmp_path_factory):
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(timeout=10)
-        deadline = time.monotonic() + 30
+        # A run launched from the UI finishes in its own process, which may still be closing its
+        # resources (the sandbox pool) when the server stops: give the group time on a busy box.
+        deadline = time.monotonic() + 120
         while _group_alive(proc.pid) and time.monotonic() < deadline:
             time.sleep(0.5)
-        left = _group_alive(proc.pid)
+        left = _group_members(proc.pid)
         if left:
             os.killpg(proc.pid, signal.SIGKILL)
         log.close()
-        assert not left, "dagster dev left processes behind (code server, daemon or webserver)"
+        assert not left, f"dagster dev left processes behind: {left}"
 
 
 @pytest.fixture(scope="module")
