@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from scigen_dagster.assets.steps import PartitionOutcome, StepOutcome
+from scigen_dagster.assets.steps import StepOutcome
 from scigen_dagster.reporting.formatting import data_url
 from scigen_dagster.reporting.thumbnails import thumbnail_grid
 
@@ -30,17 +30,6 @@ def counts_md(series: pd.Series, title: str) -> dg.MetadataValue:
     return dg.MetadataValue.md(
         pd.DataFrame({title: counts.index, "rows": counts.values}).to_markdown(index=False)
     )
-
-
-def partitions_md(outcomes: list[PartitionOutcome],
-                  extra: Callable[[pd.DataFrame], dict] | None = None) -> dg.MetadataValue:
-    rows = []
-    for o in outcomes:
-        row = {"partition": o.partition, "rows": len(o.frame), "reused": o.reused, "seconds": round(o.seconds, 2)}
-        if extra:
-            row.update(extra(o.frame))
-        rows.append(row)
-    return dg.MetadataValue.md(pd.DataFrame(rows).to_markdown(index=False))
 
 
 def thumbnails_md(storage, frame: pd.DataFrame, n: int = 12, thumb: int = 200, cols: int = 4) -> dg.MetadataValue:
