@@ -62,6 +62,9 @@ def corpus(context: dg.AssetExecutionContext, storage: StorageResource, corpus_s
             "rows_by_source": counts_md(rows["source"], "source"),
             "with_image_type": int((rows["image_type"] != "").sum()),
             "quarantined": len(quarantine),
+            # quizzes whose stored option keys were not plain letters, and how each was read
+            "option_keys_repaired": len(result.repairs),
+            "option_key_repairs": dg.MetadataValue.json(result.repairs[:200]),
             "preview": preview(rows, ["problem_id", "image_type", "question", "answer"]),
             "path": dg.MetadataValue.path(storage.path(storage.table_rel("corpus"))),
         },

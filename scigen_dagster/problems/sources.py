@@ -5,7 +5,9 @@ Each source yields rows of one schema with a stable ``problem_id`` (``<source>:<
 or a hash of the question when the file has no id). A malformed row is quarantined with
 its file, line and reason while the valid rows go on; a file that cannot be read, or a
 mapping that names a field the file does not have, stops the load with an error that
-says which and how to fix it.
+says which and how to fix it. Option keys that are not plain letters (the SciGenBench
+release has about 50: '|C', '0', a key and letter swapped as ``"10 cm": "C"``) are
+repaired only where the shape is recognised, and every repair is listed.
 """
 
 from __future__ import annotations
@@ -102,6 +104,8 @@ class LoadResult:
     rows: list[dict[str, Any]] = field(default_factory=list)
     quarantine: list[dict[str, Any]] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
+    # Rows that loaded after a repair of their option keys, one entry per repair.
+    repairs: list[dict[str, Any]] = field(default_factory=list)
 
     def frames(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         return (
@@ -124,30 +128,72 @@ def _check_elements(value: Any) -> list[str]:
     return [e.strip() for e in value if e.strip()]
 
 
-def _normalise_option_keys(options: dict, index: int) -> dict[str, str]:
-    """Option letters as A, B, C...; the release has a few keys typed as '|C' or '0'.
+OPTION_LETTERS = "ABCDEFGH"
 
-    A stray character around a letter is dropped; a key with no letter takes the one
-    letter that is missing, when exactly that many are missing, so the quiz is kept.
+
+def _letter_of_key(key: Any) -> str | None:
+    """The letter a stored option key stands for: 'C', '|C', '//C', '&D', '(b)' -> the
+    letter; a key with a digit or a second letter ('0', '0B', '4186.8 g', 'frequency')
+    stands for none."""
+    core = re.sub(r"[\W_]", "", str(key))  # letters and digits are kept, so '4186.8 g' is not 'G'
+    return core.upper() if len(core) == 1 and core.upper() in OPTION_LETTERS else None
+
+
+def _lone_letter(value: str) -> str | None:
+    """An option value that is only an upper-case option letter ('D', ' C '): in the
+    release that is a key and letter stored the wrong way round, as in
+    ``{"4186.8 g": "D"}``. A lower-case one ('a', 'b') is a symbol, not a letter."""
+    text = value.strip()
+    return text if len(text) == 1 and text in OPTION_LETTERS else None
+
+
+def _normalise_option_keys(options: dict, index: int, repairs: list[str]) -> dict[str, str]:
+    """Option letters as A, B, C..., in the stored order; the release has about 50 keys
+    that are not letters.
+
+    Three shapes are repaired, each written to ``repairs``: a letter with stray marks
+    around it ('|C', '&D') is that letter; a key and letter stored the wrong way round
+    (``"10 cm": "C"``, the value a lone letter that no other key claims) is swapped back,
+    so the option reads "10 cm", not "C"; a key with no letter ('0', 'frequency') takes
+    the one letter that is missing, when exactly that many are missing. Anything else
+    (a swapped letter that another key already holds, keys that leave a gap) stops the
+    item with the reason instead of guessing an option text.
     """
-    fixed: dict[str, str] = {}
-    stray: list[str] = []
+    slots: list[list] = []  # [letter or None, text, stored key, how], in the stored order
+    taken: dict[str, str] = {}  # letter -> text, from keys that are letters
     for key, value in options.items():
         if value is None:
             continue
-        letter = re.sub(r"[^A-Za-z]", "", str(key)).upper()
-        if len(letter) == 1 and letter in "ABCDEFGH" and letter not in fixed:
-            fixed[letter] = str(value)
+        key, value = str(key), str(value)
+        letter = _letter_of_key(key)
+        if letter is not None and letter not in taken:
+            taken[letter] = value
+            slots.append([letter, value, key, "key"])
+            if key != letter:
+                repairs.append(f"quiz {index}: key {key!r} read as {letter}")
+        elif letter is None and _lone_letter(value):
+            slots.append([_lone_letter(value), key, key, "swapped"])
         else:
-            stray.append(str(value))
-    missing = [c for c in "ABCDEFGH"[: len(fixed) + len(stray)] if c not in fixed]
+            slots.append([None, value, key, "stray"])
+    for slot in (s for s in slots if s[3] == "swapped"):
+        letter, key = slot[0], slot[2]
+        if letter in taken:
+            raise RowError(
+                f"quiz {index}: option {key!r}: {letter!r} looks like a key and letter stored the wrong "
+                f"way round, but {letter} is already the option {taken[letter]!r}; fix the quiz's options")
+        taken[letter] = key
+        repairs.append(f"quiz {index}: {key!r}: {letter!r} swapped back to {letter} = {key!r}")
+    stray = [s for s in slots if s[3] == "stray"]
+    missing = [c for c in OPTION_LETTERS[: len(slots)] if c not in taken]
     if len(missing) != len(stray):
         raise RowError(f"quiz {index}: option keys {list(options)} are not letters A, B, C, ...")
-    fixed.update(zip(missing, stray))
-    return fixed
+    for letter, slot in zip(missing, stray):
+        slot[0] = letter
+        repairs.append(f"quiz {index}: key {slot[2]!r} (not an option letter) read as the missing {letter}")
+    return {slot[0]: slot[1] for slot in slots}
 
 
-def _check_quizzes(value: Any) -> list[dict[str, Any]]:
+def _check_quizzes(value: Any, repairs: list[str]) -> list[dict[str, Any]]:
     if value is None or (isinstance(value, float) and pd.isna(value)):
         return []
     if hasattr(value, "tolist"):
@@ -161,7 +207,7 @@ def _check_quizzes(value: Any) -> list[dict[str, Any]]:
         options = q.get("options")
         if not isinstance(options, dict) or len(options) < 2:
             raise RowError(f"quiz {i} needs `options` with at least two letters")
-        options = _normalise_option_keys(options, i)
+        options = _normalise_option_keys(options, i, repairs)
         correct = str(q.get("correct_option", "")).strip()
         if correct not in options:
             raise RowError(f"quiz {i}: correct_option {correct!r} is not among {sorted(options)}")
@@ -170,7 +216,7 @@ def _check_quizzes(value: Any) -> list[dict[str, Any]]:
         out.append(
             {
                 "question": str(q["question"]).strip(),
-                "options": dict(sorted(options.items())),
+                "options": options,  # stored order: the study shows options as stored
                 "correct_option": correct,
                 "evidence_snippet": str(q.get("evidence_snippet") or ""),
             }
@@ -191,8 +237,10 @@ def make_row(
     source_id: Any = None,
     reference_image: str = "",
     subject_hint: str | None = None,
+    repairs: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Validate one record (already in canonical field names) into a corpus row."""
+    """Validate one record (already in canonical field names) into a corpus row; what
+    was repaired on the way (option keys) is appended to ``repairs``."""
     question = _text(record.get("question"))
     if not question:
         raise RowError("empty or missing `question`")
@@ -215,7 +263,8 @@ def make_row(
         "image_type": label or "",
         "subject_hint": hint,
         "elements_json": json.dumps(_check_elements(record.get("elements")), ensure_ascii=False),
-        "quizzes_json": json.dumps(_check_quizzes(record.get("quizzes")), ensure_ascii=False),
+        "quizzes_json": json.dumps(_check_quizzes(record.get("quizzes"), [] if repairs is None else repairs),
+                                   ensure_ascii=False),
         "multimodal_question": _text(record.get("multimodal_question")),
         "reference_image": reference_image,
     }
@@ -275,11 +324,13 @@ def _add(result: LoadResult, source: SourceSpec, file: str, line: int, record: A
     try:
         if not isinstance(record, dict):
             raise RowError("row is not a JSON object")
-        row = make_row(source, _apply_mapping(record, source.fields), **kw)
+        notes: list[str] = []
+        row = make_row(source, _apply_mapping(record, source.fields), repairs=notes, **kw)
         if row["problem_id"] in seen:
             raise RowError(f"duplicate id {row['source_id']!r} in source {source.name!r}")
         seen.add(row["problem_id"])
         result.rows.append(row)
+        result.repairs += [{"problem_id": row["problem_id"], "file": file, "line": line, "repair": n} for n in notes]
     except RowError as exc:
         raw = record if isinstance(record, str) else json.dumps(record, ensure_ascii=False, default=str)
         result.quarantine.append(

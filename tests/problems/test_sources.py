@@ -99,3 +99,100 @@ def test_sources_file_resolves_relative_paths(tmp_path):
     cfg_path.write_text("sources:\n  - {name: Bad Name, kind: jsonl, path: p.jsonl}\n")
     with pytest.raises(CorpusError, match="invalid"):
         load_sources_file(cfg_path)
+
+
+def _quiz(options, correct, question="Which value is marked on the figure?"):
+    return {"question": question, "options": options, "correct_option": correct, "evidence_snippet": ""}
+
+
+def _item(item_id, quizzes, image_type="Physics - Mechanical"):
+    return {"id": item_id, "question": f"Problem {item_id}: a block on an incline, m = 2 kg.", "answer": "x",
+            "image_type": image_type, "elements": ["block"], "quizzes": quizzes}
+
+
+def _scigenbench_folder(tmp_path, scigen, seephys=()):
+    (tmp_path / "scigen.json").write_text(json.dumps(list(scigen)), encoding="utf-8")
+    (tmp_path / "seephys.json").write_text(json.dumps(list(seephys)), encoding="utf-8")
+    return load_corpus(_sources(SourceSpec(name="sgb", kind="scigenbench", path=str(tmp_path))))
+
+
+def _options(rows, source_id, quiz=0):
+    row = rows[rows["source_id"] == source_id].iloc[0]
+    return json.loads(row["quizzes_json"])[quiz]
+
+
+def test_swapped_option_keys_are_swapped_back_not_read_as_letters(tmp_path):
+    # The two swaps of the full release that the dev split does not hold, stored as the
+    # release stores them: webinstruct-1960823 (scigen) and seephys-1857.
+    scigen = [_item("webinstruct-1960823", [_quiz({"A": "334 g", "B": "690 g", "C": "2100 g", "4186.8 g": "D"}, "B")])]
+    seephys = [_item("1857", [_quiz({"A": "2.67 cm", "B": "10 mm", "10 cm": "C", "D": "Infinity"}, "C")], "")]
+    result = _scigenbench_folder(tmp_path, scigen, seephys)
+    rows, quarantine = result.frames()
+    assert len(quarantine) == 0, quarantine.to_dict("records")
+    water = _options(rows, "scigen-webinstruct-1960823")
+    # before the fix the key '4186.8 g' was read as the letter G (its one letter) and the item quarantined
+    assert water["options"] == {"A": "334 g", "B": "690 g", "C": "2100 g", "D": "4186.8 g"}
+    lens = _options(rows, "seephys-1857")
+    # before the fix the correct option read "C" (the stray value filled the missing letter)
+    assert lens["options"] == {"A": "2.67 cm", "B": "10 mm", "C": "10 cm", "D": "Infinity"}
+    assert lens["options"][lens["correct_option"]] == "10 cm"
+    assert [r["repair"] for r in result.repairs] == [
+        "quiz 0: '4186.8 g': 'D' swapped back to D = '4186.8 g'", "quiz 0: '10 cm': 'C' swapped back to C = '10 cm'"]
+
+
+def test_stray_keys_five_options_and_stored_order(tmp_path):
+    scigen = [
+        _item("five", [_quiz({"A": "80 cm", "B": "50 cm", "C": "30 cm", "D": "10 m", "E": "0.2 m"}, "E")]),
+        _item("marks", [_quiz({"A": "10", "B": "15", "|C": "20", "&D": "5"}, "C"),
+                        _quiz({"A": "Fast equilibrium", "B": "Fast", "0": "Slow", "D": "Instantaneous"}, "C"),
+                        _quiz({"A": "X(g)", "Y": "Y(g)", "C": "Z(g)", "D": "E(g)"}, "B")]),
+        _item("order", [_quiz({"A": "11%", "C": "40%", "B": "60%", "D": "5%"}, "A")]),
+        # lone-letter option texts under letter keys are symbols (carbon, a point), kept as they are
+        _item("symbols", [_quiz({"A": "O", "B": "C", "C": "S", "D": "H"}, "B")]),
+    ]
+    rows, quarantine = _scigenbench_folder(tmp_path, scigen).frames()
+    assert len(quarantine) == 0, quarantine.to_dict("records")
+    five = _options(rows, "scigen-five")
+    assert list(five["options"]) == list("ABCDE") and five["options"][five["correct_option"]] == "0.2 m"
+    marks = json.loads(rows[rows["source_id"] == "scigen-marks"].iloc[0]["quizzes_json"])
+    assert marks[0]["options"] == {"A": "10", "B": "15", "C": "20", "D": "5"}
+    assert marks[1]["options"]["C"] == "Slow"
+    assert marks[2]["options"]["B"] == "Y(g)"
+    assert list(_options(rows, "scigen-order")["options"]) == ["A", "C", "B", "D"]  # as stored, as the study shows
+    assert _options(rows, "scigen-symbols")["options"] == {"A": "O", "B": "C", "C": "S", "D": "H"}
+
+
+def test_option_keys_that_cannot_be_read_quarantine_the_item_with_the_reason(tmp_path):
+    scigen = [
+        _item("taken", [_quiz({"A": "x", "B": "y", "C": "z", "10 cm": "C"}, "A")]),  # C is both 'z' and '10 cm'
+        _item("gap", [_quiz({"A": "1", "B": "2", "E": "3", "D": "4"}, "A")]),
+        _item("fine", [_quiz({"A": "1", "B": "2"}, "A")]),
+    ]
+    rows, quarantine = _scigenbench_folder(tmp_path, scigen).frames()
+    assert rows["source_id"].tolist() == ["scigen-fine"]
+    reasons = dict(zip(quarantine["raw"].map(lambda r: json.loads(r)["id"]), quarantine["reason"]))
+    assert "'10 cm': 'C' looks like a key and letter stored the wrong way round" in reasons["taken"]
+    assert "C is already the option 'z'" in reasons["taken"]
+    assert "are not letters A, B, C" in reasons["gap"]
+
+
+def test_dev_split_has_no_option_text_that_was_a_letter(dev_data):
+    """Every option text that is a lone letter is one the release stores under that very
+    letter (a symbol such as 'x' or carbon's 'C'), never a letter read from a swapped or
+    stray key; and the two swaps of the dev split read as their option texts."""
+    rows, quarantine = load_corpus(_sources(SourceSpec(name="sgb", kind="scigenbench", path=str(dev_data)))).frames()
+    assert len(quarantine) == 0
+    raw = {f"{subset}-{item['id']}": item["quizzes"] for subset in ("scigen", "seephys")
+           for item in json.loads((dev_data / f"{subset}.json").read_text(encoding="utf-8"))}
+    checked = 0
+    for r in rows.itertuples():
+        for loaded, stored in zip(json.loads(r.quizzes_json), raw[r.source_id], strict=True):
+            assert sorted(loaded["options"]) == list("ABCDE"[: len(loaded["options"])]), (r.source_id, loaded)
+            assert loaded["correct_option"] in loaded["options"]
+            for letter, text in loaded["options"].items():
+                if len(text.strip()) == 1 and text.strip().isalpha():
+                    checked += 1
+                    assert stored["options"].get(letter) == text, (r.source_id, letter, text, stored["options"])
+    assert checked > 50  # the split has many one-letter symbols; each is checked above
+    assert _options(rows, "scigen-webinstruct-283714")["options"]["C"] == "0.50"
+    assert _options(rows, "seephys-1904")["options"]["C"] == "0.8 m"
