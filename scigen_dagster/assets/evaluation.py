@@ -10,6 +10,7 @@ from scigen_dagster.assets import keys
 from scigen_dagster.assets.metadata import counts_md, per_partition_result, preview, usage_text
 from scigen_dagster.assets.partitions import image_type_partitions, partition_keys
 from scigen_dagster.assets.steps import run_step
+from scigen_dagster.engines import clip
 from scigen_dagster.evaluation import fid, image_metrics, inverse, judge, proxies
 from scigen_dagster.registry import ModelSpec
 from scigen_dagster.reporting.formatting import NOT_MEASURED, or_not_measured
@@ -157,8 +158,10 @@ def reference_asset(spec: ModelSpec) -> dg.AssetsDefinition:
         description=(
             f"{spec.label} against real reference figures (SeePhys-style items): PSNR, SSIM and MS-SSIM "
             "(the real figure resized bicubic to the generated size), the high-frequency spectral energy "
-            "ratio and radial spectra, and FID / KID when Inception weights are configured from a local "
-            f"file ({fid.INCEPTION_ENV}); otherwise FID says 'not computed'."
+            "ratio and radial spectra, FID / KID against the real figures of the same pairs when Inception "
+            f"weights are configured from a local file ({fid.INCEPTION_ENV}), and the CLIP score (ViT-B/16) "
+            f"of each figure against its problem text when a CLIP folder is ({clip.CLIP_ENV}); without them "
+            "each says 'not computed'."
         ),
     )
     def _reference(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
@@ -177,14 +180,17 @@ def reference_asset(spec: ModelSpec) -> dg.AssetsDefinition:
                                             "model": spec.name, "storage": storage})
         frame = out.frame
         weights, weights_sha = fid.inception_weights()
+        clip_folder, clip_sha = clip.clip_weights()
         summary = run_step(context, storage, keys.model_table(keys.REFERENCE_SUMMARY, spec.name), [None],
                            fid.reference_summary,
                            inputs=lambda _: [(keys.model_table(keys.REFERENCE, spec.name), None), *inputs],
                            arguments=lambda _: {"frame": frame, "model": spec.name, "storage": storage,
                                                 "items": storage.read_partitions(keys.ITEMS, taxonomy.PARTITION_KEYS),
                                                 "images": storage.read_partitions(images_table, taxonomy.PARTITION_KEYS),
-                                                "weights": weights, "weights_sha": weights_sha},
-                           config=weights_sha if weights else "no-weights").frame.iloc[0]
+                                                "weights": weights, "weights_sha": weights_sha,
+                                                "clip_folder": clip_folder, "clip_sha": clip_sha},
+                           config=[weights_sha if weights else "no-weights",
+                                   clip_sha if clip_folder else "no-clip"]).frame.iloc[0]
         ok = frame[frame["status"] == "ok"]
         hf_real = ok["hf_ratio_real"].mean() if len(ok) else 0.0
         fid_value = summary["fid"]
@@ -202,6 +208,9 @@ def reference_asset(spec: ModelSpec) -> dg.AssetsDefinition:
                     else f"{kid:.5f}" + ("" if summary["kid_std"] is None or pd.isna(summary["kid_std"])
                                          else f" +- {summary['kid_std']:.5f}")),
             "fid_status": str(summary["fid_status"]),
+            "clip_score": (float(summary["clip_score"]) if summary["clip_score"] is not None
+                           and not pd.isna(summary["clip_score"]) else summary["clip_status"]),
+            "clip_status": str(summary["clip_status"]),
             "resize_policy": image_metrics.RESIZE_POLICY,
             "reused": bool(out.reused),
         })

@@ -7,6 +7,12 @@ this module names its layers the same way and loads that file with ``strict`` ke
 matching; the classifier head in the file (``fc.*``, 1008 classes) is not needed for the
 2048-d pool features and is ignored.
 
+The input path is torch-fidelity's ``FeatureExtractorInceptionV3`` (the network behind
+torchmetrics' ``FrechetInceptionDistance``, which the study uses): uint8 RGB at 299 x 299,
+scaled as ``(x - 128) / 128``. The study resizes each figure to 299 x 299 first with
+torchvision's ``T.Resize((299, 299))`` on a PIL image, that is PIL bilinear; so does
+:func:`inception_input` here.
+
 Nothing here downloads anything: the weights come from a local file named by the
 configuration (``SCIGEN_INCEPTION_WEIGHTS``). Without that file FID and KID are reported
 as "not computed", never estimated with other weights.
@@ -16,9 +22,12 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import Sequence
 
+import numpy as np
 import torch
 import torch.nn.functional as F
+from PIL import Image
 from torch import nn
 
 FEATURES = 2048
@@ -155,12 +164,33 @@ class BlockE(nn.Module):
         ], 1)
 
 
+def scale_input(images: torch.Tensor) -> torch.Tensor:
+    """uint8 0..255 -> the graph's input range, exactly as torch-fidelity does it:
+    ``x = (x - 128) / 128`` in FeatureExtractorInceptionV3.forward
+    (toshas/torch-fidelity, torch_fidelity/feature_extractor_inceptionv3.py, v0.4.0; its
+    comment: the TF graph computes ``(x - 128) * 0.0078125``, and this is bit-exact with
+    it). ``x / 255 * 2 - 1`` is not the same map (128 -> 0.0039, not 0) and gives other
+    features."""
+    return (images.float() - 128) / 128
+
+
+def inception_input(images: Sequence[np.ndarray]) -> torch.Tensor:
+    """RGB arrays (H, W, 3) of any size -> a uint8 (N, 3, 299, 299) batch, each resized
+    with PIL bilinear, which is what the study's ``T.Resize((299, 299))`` does to a PIL
+    image (a square stretch, no crop)."""
+    tensors = []
+    for rgb in images:
+        img = Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8))
+        img = img.resize((INPUT_SIZE, INPUT_SIZE), Image.BILINEAR)
+        tensors.append(torch.from_numpy(np.asarray(img).copy()).permute(2, 0, 1))
+    return torch.stack(tensors)
+
+
 class InceptionFeatures(nn.Module):
-    """uint8 RGB images (N, 3, H, W) -> 2048-d pool features: scale to [-1, 1], no
-    classifier. The pipeline hands it 299 x 299 images resized with PIL bicubic from the
-    full-size figure (the choice of clean-fid; pytorch-fid resizes bilinearly inside the
-    network, which is what happens here to any other size), so our FID is close to, not
-    bit-equal with, numbers from other tools."""
+    """uint8 RGB images (N, 3, H, W) -> 2048-d pool features, no classifier. Input other
+    than 299 x 299 is resized bilinearly inside (as pytorch-fid does); the pipeline hands
+    it 299 x 299 batches from :func:`inception_input`, so the study's resize is the one
+    that counts."""
 
     num_features = FEATURES
 
@@ -184,9 +214,10 @@ class InceptionFeatures(nn.Module):
         self.Mixed_7c = BlockE(2048, "max")
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        x = images.float() / 255.0
-        x = F.interpolate(x, size=(INPUT_SIZE, INPUT_SIZE), mode="bilinear", align_corners=False)
-        x = 2 * x - 1
+        x = images
+        if tuple(x.shape[-2:]) != (INPUT_SIZE, INPUT_SIZE):
+            x = F.interpolate(x.float(), size=(INPUT_SIZE, INPUT_SIZE), mode="bilinear", align_corners=False)
+        x = scale_input(x)
         x = self.Conv2d_2b_3x3(self.Conv2d_2a_3x3(self.Conv2d_1a_3x3(x)))
         x = F.max_pool2d(x, 3, stride=2)
         x = self.Conv2d_4a_3x3(self.Conv2d_3b_1x1(x))

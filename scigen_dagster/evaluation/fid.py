@@ -1,5 +1,6 @@
 """FID and KID of a model's figures against the real reference figures, on Inception
-features from a local weights file (never downloaded), cached by figure content."""
+features from a local weights file (never downloaded), cached by figure content; and the
+summary of a model's reference pairs, its CLIP score included (CLIP from a local folder)."""
 
 from __future__ import annotations
 
@@ -14,23 +15,14 @@ from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
-from PIL import Image
 
+from scigen_dagster.engines.clip import NOT_CONFIGURED
 from scigen_dagster.evaluation.image_metrics import load_rgb
+from scigen_dagster.fingerprints import code_fingerprint
 
 # FID / KID: Inception pool features of the real and the generated reference figures,
 # through torchmetrics with our own feature module (weights from a local file only).
 KID_SUBSET_SIZE = 50
-
-
-def _uint8_batch(images: Sequence[np.ndarray], side: int = 299):
-    import torch
-
-    tensors = []
-    for rgb in images:
-        img = Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8)).resize((side, side), Image.BICUBIC)
-        tensors.append(torch.from_numpy(np.asarray(img).copy()).permute(2, 0, 1))
-    return torch.stack(tensors)
 
 
 class _Precomputed:
@@ -52,10 +44,12 @@ class _Precomputed:
 def inception_features(images: Sequence[np.ndarray], model, batch: int = 16) -> np.ndarray:
     import torch
 
+    from scigen_dagster.engines.inception import inception_input
+
     chunks = []
     with torch.no_grad():
         for start in range(0, len(images), batch):
-            chunks.append(model(_uint8_batch(images[start:start + batch])).double().numpy())
+            chunks.append(model(inception_input(images[start:start + batch])).double().numpy())
     return np.concatenate(chunks) if chunks else np.zeros((0, getattr(model, "num_features", 0)))
 
 
@@ -95,7 +89,8 @@ def fid_kid(real: np.ndarray, generated: np.ndarray) -> dict[str, Any]:
 
 INCEPTION_ENV = "SCIGEN_INCEPTION_WEIGHTS"
 SUMMARY_COLUMNS = ["model", "pairs", "psnr_mean", "ssim_mean", "ms_ssim_mean", "fid", "kid_mean", "kid_std",
-                   "fid_status", "inception_weights_sha256", "spectrum_freq", "spectrum_generated", "spectrum_real"]
+                   "fid_status", "inception_weights_sha256", "clip_score", "clip_status", "clip_weights_sha256",
+                   "spectrum_freq", "spectrum_generated", "spectrum_real"]
 
 
 def inception_weights() -> tuple[Path | None, str]:
@@ -118,6 +113,28 @@ def _weights_sha(path: str, size: int, mtime_ns: int) -> str:
 
 
 @functools.lru_cache(maxsize=1)
+def _clip_scorer(path: Path, sha: str):
+    from scigen_dagster.engines.clip import ClipScorer
+
+    return ClipScorer(path)
+
+
+def clip_summary(pairs: pd.DataFrame, storage, folder: Path | None, folder_sha: str) -> dict[str, Any]:
+    """The mean CLIP score of the model's figures against their problem texts, over the
+    same pairs as FID ("not computed", with the reason, without a CLIP folder)."""
+    if folder is None:
+        return {"clip_score": None, "clip_status": folder_sha, "clip_weights_sha256": ""}
+    if not len(pairs):
+        return {"clip_score": None, "clip_status": "not computed: no figure pair", "clip_weights_sha256": folder_sha}
+    scorer = _clip_scorer(folder, folder_sha)
+    scores = scorer.scores([load_rgb(storage.read_bytes(rel)) for rel in pairs["image_path"]],
+                           pairs["question"].tolist())
+    return {"clip_score": float(np.mean(scores)), "clip_weights_sha256": folder_sha,
+            "clip_status": f"computed: {scorer.architecture}, mean of 100 * max(cos, 0) over {len(scores)} "
+                           f"figure / problem-text pairs, text cut at 77 tokens"}
+
+
+@functools.lru_cache(maxsize=1)
 def _inception_model(path: Path, sha: str):
     from scigen_dagster.engines.inception import load_inception
 
@@ -125,11 +142,15 @@ def _inception_model(path: Path, sha: str):
 
 
 def _features(storage, weights: Path, weights_sha: str, images: list[tuple[str, Callable]]) -> np.ndarray:
-    """Inception pool features per image, cached in the store by (weights, image content),
-    so the real figures are embedded once for every model and every rerun."""
+    """Inception pool features per image, cached in the store by (weights, the code of the
+    input path and network, image content), so a real figure is embedded once for every
+    model and every rerun, and again only when the weights or that code change."""
+    from scigen_dagster.engines import inception
+
+    code = code_fingerprint(inception)[:8]  # the resize and scaling live there
     rows, todo = {}, []
     for sha, load in images:
-        rel = f"cache/inception/{weights_sha[:16]}/{sha}.npy"
+        rel = f"cache/inception/{weights_sha[:16]}-{code}/{sha}.npy"
         if storage.exists(rel):
             rows[sha] = np.load(io.BytesIO(storage.read_bytes(rel)))
         else:
@@ -153,10 +174,14 @@ SPECTRUM_BINS = 48
 
 
 def reference_summary(frame: pd.DataFrame, items: pd.DataFrame, images: pd.DataFrame, model: str, storage,
-                      weights: Path | None, weights_sha: str) -> pd.DataFrame:
-    """Means over the reference pairs, and FID / KID of the model's figures against ALL
-    real reference figures (native size, each resized once to 299 x 299), the same real
-    set for every model."""
+                      weights: Path | None, weights_sha: str, clip_folder: Path | None = None,
+                      clip_sha: str = "") -> pd.DataFrame:
+    """Means over the reference pairs; FID / KID of the model's figures against the real
+    figures of the same pairs (native size, each resized once to 299 x 299): each model is
+    compared with its own real set, as the study's ``t2i_metric.py`` does (it feeds FID
+    the ground truth of every pair it scores), so a model that failed an item is not
+    compared with that item's figure; and the CLIP score of those figures against their
+    problem texts."""
     ok = frame[frame["status"] == "ok"]
     row = {"model": model, "pairs": len(ok),
            "psnr_mean": float(ok["psnr"].replace(np.inf, np.nan).mean()) if len(ok) else None,
@@ -167,22 +192,25 @@ def reference_summary(frame: pd.DataFrame, items: pd.DataFrame, images: pd.DataF
            "spectrum_freq": ((np.arange(SPECTRUM_BINS) + 0.5) * 0.5 / SPECTRUM_BINS).tolist(),
            "spectrum_generated": _mean_curve(ok["spectrum_generated"]),
            "spectrum_real": _mean_curve(ok["spectrum_real"])}
-    if weights is None:
-        row["fid_status"] = weights_sha
-        return pd.DataFrame([row], columns=SUMMARY_COLUMNS)
-    real = [(hashlib.sha256(Path(p).read_bytes()).hexdigest(), functools.partial(load_rgb, p))
-            for p in sorted(set(items.loc[items["reference_image"] != "", "reference_image"]))]
-    images = images[(images["status"] == "ok") & images["problem_id"].isin(ok["problem_id"])]
-    generated = [(r.image_sha256, functools.partial(lambda rel: load_rgb(storage.read_bytes(rel)), r.image_path))
-                 for r in images.sort_values("problem_id").itertuples(index=False)]
-    if min(len(real), len(generated)) < 2:
-        row["fid_status"] = (f"not computed: {len(generated)} generated and {len(real)} real reference figure(s); "
-                             "FID/KID need at least 2 of each")
-        return pd.DataFrame([row], columns=SUMMARY_COLUMNS)
-    scores = fid_kid(_features(storage, weights, weights_sha, real),
-                                _features(storage, weights, weights_sha, generated))
-    row.update(fid=scores["fid"], kid_mean=scores["kid_mean"], kid_std=scores["kid_std"],
-               fid_status=f"computed: {len(generated)} generated vs {len(real)} real figures, "
-                          f"KID subsets of {scores['kid_subset_size']}"
-                          + (" (one subset covers the set: no KID spread)" if scores["kid_std"] is None else ""))
+    pairs = (images[(images["status"] == "ok") & images["problem_id"].isin(ok["problem_id"])]
+             .merge(items[["problem_id", "reference_image", "question"]], on="problem_id")
+             .sort_values("problem_id"))
+    row.update(clip_summary(pairs, storage, clip_folder, clip_sha or NOT_CONFIGURED))
+    row.update(_fid_summary(pairs, storage, weights, weights_sha))
     return pd.DataFrame([row], columns=SUMMARY_COLUMNS)
+
+
+def _fid_summary(pairs: pd.DataFrame, storage, weights: Path | None, weights_sha: str) -> dict[str, Any]:
+    if weights is None:
+        return {"fid_status": weights_sha}
+    real = [(hashlib.sha256(Path(p).read_bytes()).hexdigest(), functools.partial(load_rgb, p))
+            for p in pairs["reference_image"]]
+    generated = [(r.image_sha256, functools.partial(lambda rel: load_rgb(storage.read_bytes(rel)), r.image_path))
+                 for r in pairs.itertuples(index=False)]
+    if len(pairs) < 2:
+        return {"fid_status": f"not computed: {len(pairs)} figure pair(s); FID/KID need at least 2"}
+    scores = fid_kid(_features(storage, weights, weights_sha, real), _features(storage, weights, weights_sha, generated))
+    return {"fid": scores["fid"], "kid_mean": scores["kid_mean"], "kid_std": scores["kid_std"],
+            "fid_status": f"computed: {len(generated)} generated vs the {len(real)} real figures of the same pairs, "
+                          f"KID subsets of {scores['kid_subset_size']}"
+                          + (" (one subset covers the set: no KID spread)" if scores["kid_std"] is None else "")}

@@ -146,8 +146,6 @@ def radial_spectrum(rgb: np.ndarray, n_bins: int = 48) -> tuple[np.ndarray, np.n
 
 REFERENCE_COLUMNS = ["problem_id", "model", "image_type", "status", "psnr", "ssim", "ms_ssim", "ms_ssim_scales",
                      "hf_ratio_generated", "hf_ratio_real", "spectrum_generated", "spectrum_real"]
-SUMMARY_COLUMNS = ["model", "pairs", "psnr_mean", "ssim_mean", "ms_ssim_mean", "fid", "kid_mean", "kid_std",
-                   "fid_status", "inception_weights_sha256", "spectrum_freq", "spectrum_generated", "spectrum_real"]
 RESIZE_POLICY = ("the real figure is flattened on white and resized (bicubic) to the generated image's size; "
                  "RGB, data range 255; SSIM with a 3 px uniform window, MS-SSIM with an 11 px Gaussian "
                  "(sigma 1.5) over up to 5 scales; FID/KID on Inception pool features at 299 x 299")

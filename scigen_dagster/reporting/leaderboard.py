@@ -21,7 +21,7 @@ EVALUATED_BY = ["rubric_judge", "iv_answerer"]
 
 
 METRICS = ["images", "image_success", "R_inv", "R_inv_orig", "R_inv_ref_items", "question_acc",
-           *JUDGE_DIMENSIONS, *PROXY_METRICS, "psnr", "ssim", "ms_ssim", "fid", "kid",
+           *JUDGE_DIMENSIONS, *PROXY_METRICS, "psnr", "ssim", "ms_ssim", "fid", "kid", "clip_score",
            *[f"{m}_ci{end}" for m in CI_METRICS for end in ("_low", "_high")]]
 
 
@@ -62,10 +62,10 @@ def leaderboard_frame(tables: dict[str, dict[str, pd.DataFrame]], labels: dict[s
             value = ref.get(key) if len(ref) else None
             return None if value is None or pd.isna(value) or not np.isfinite(value) else round(float(value), 4)
 
-        # FID / KID stay None ("n/m") unless computed with configured Inception weights.
+        # FID / KID / CLIP stay None ("n/m") unless computed with configured local weights.
         overall = _summary(images, judge, iv) | {
             "psnr": num("psnr_mean"), "ssim": num("ssim_mean"), "ms_ssim": num("ms_ssim_mean"),
-            "fid": num("fid"), "kid": num("kid_mean"),
+            "fid": num("fid"), "kid": num("kid_mean"), "clip_score": num("clip_score"),
             "R_inv_ref_items": (inverse.r_inv(iv[iv["problem_id"].isin(reference_ids)])
                                 if reference_ids and len(iv) and iv["problem_id"].isin(reference_ids).any() else None)}
         by = {"rubric_judge": _rubric_judge(judge), "iv_answerer": inverse.iv_method(iv["answerer"]) if "answerer" in iv else None}
@@ -79,7 +79,7 @@ def leaderboard_frame(tables: dict[str, dict[str, pd.DataFrame]], labels: dict[s
                 sel = lambda df: df[df["partition"].map(keyer) == g] if len(df) else df  # noqa: E731
                 rows.append({"scope": scope, "group": g, "model": model, "display_name": labels[model]} | by
                             | _summary(sel(images), sel(judge), sel(iv))
-                            | dict.fromkeys(("psnr", "ssim", "ms_ssim", "fid", "kid", "R_inv_ref_items")))
+                            | dict.fromkeys(("psnr", "ssim", "ms_ssim", "fid", "kid", "clip_score", "R_inv_ref_items")))
     return pd.DataFrame(rows, columns=["scope", "group", "model", "display_name", *EVALUATED_BY, *METRICS])
 
 

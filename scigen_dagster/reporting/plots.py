@@ -32,7 +32,7 @@ ID_COLUMNS = ("scope", "group", "model", "display_name", "rubric_judge", "iv_ans
 
 # Known metrics in reading order; columns not listed here follow in the frame's order.
 METRIC_ORDER = ("images", "image_success", "R_inv", "R_inv_orig", "R_inv_ref_items", "question_acc", *JUDGE_DIMENSIONS,
-                *PROXY_HELP, "psnr", "ssim", "ms_ssim", "fid", "kid", "hf_ratio")
+                *PROXY_HELP, "psnr", "ssim", "ms_ssim", "fid", "kid", "clip_score", "hf_ratio")
 
 
 GENERATION, IV, JUDGE, PROXY, IMAGE = ("Generation", "Inverse validation", "Rubric judge (0–2)",
@@ -55,6 +55,8 @@ METRIC_HELP = {
     "ms_ssim": "multi-scale SSIM to the real figure",
     "fid": "Fréchet Inception distance to the real figures (lower is better)",
     "kid": "kernel Inception distance to the real figures (lower is better)",
+    "clip_score": "CLIP ViT-B/16 score of the figure against its problem text, 100 x max(cos, 0), correctly "
+                  "preprocessed (so not comparable with the study's near-constant column)",
     "hf_ratio": "share of spectral power above a quarter of Nyquist",
 } | {d: f"rubric judge score 0–2: {d.replace('_', ' & ')}" for d in JUDGE_DIMENSIONS} | PROXY_HELP
 
