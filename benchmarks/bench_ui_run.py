@@ -8,10 +8,14 @@ already hold it), starts `dagster dev` on the project's workspace, launches the 
 (the instance's queued run coordinator, the daemon, the default run launcher: one new
 process per run), waits for it, and reads the run's own event log for the phases:
 
-- queued: launchRun until the daemon dequeues the run;
-- process_start: the run's process started and loaded the code location (RUN_STARTING to RUN_START);
-- resources: RUN_START until the first step starts (the run's resources: the sandbox pool, engines);
-- steps: first STEP_START to last step end, with the slowest steps by name;
+- planning: launchRun until the run is enqueued (the webserver writes one "planned" event per
+  asset and check);
+- queued: enqueued until the daemon starts it (dequeue_interval_seconds in dagster.yaml);
+- process_spawn: until the run's own process is up (the code server spawns it);
+- code_load: until that process has loaded the code location and starts the run;
+- resources: until the first step starts (the run's resources);
+- steps: first step start to last step end, split into asset steps and asset-check steps
+  (each check is a step of its own), with the slowest steps by name;
 - finish: last step end to RUN_SUCCESS;
 - wall: launchRun until GraphQL reports SUCCESS (what tests/system/test_ui_browser.py times).
 
@@ -48,8 +52,8 @@ MATERIALIZE = (
 LAUNCH = """mutation($params: ExecutionParams!) { launchRun(executionParams: $params) {
   __typename ... on LaunchRunSuccess { run { runId } } ... on PythonError { message } } }"""
 STATUS = """query($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }"""
-EVENTS = """query($id: ID!, $after: String) { logsForRun(runId: $id, afterCursor: $after) {
-  ... on EventConnection { cursor hasMore events { __typename ... on MessageEvent { timestamp message stepKey } } } } }"""
+# Step keys of the asset checks (scigen_dagster/assets/checks.py): each check is a step of its own.
+CHECK_SUFFIXES = ("schema", "execution_success_rate", "judge_failure_rate", "quarantine_explained", "exports_are_clean")
 
 
 def graphql(url: str, query: str, variables: dict | None = None) -> dict:
@@ -73,30 +77,35 @@ def own_session() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-def run_events(url: str, run_id: str) -> list[dict]:
-    events, cursor = [], None
-    while True:
-        page = graphql(url, EVENTS, {"id": run_id, "after": cursor})["data"]["logsForRun"]
-        events += page["events"]
-        cursor = page["cursor"]
-        if not page["hasMore"]:
-            return events
+def phases(home: Path, run_id: str, launched_at: float) -> tuple[dict, list]:
+    """The run's phases from its own event log (read from the instance after the run)."""
+    import dagster as dg
 
-
-def phases(events: list[dict], launched_at: float) -> tuple[dict, list]:
-    at = lambda kind: [float(e["timestamp"]) / 1000 for e in events if e["__typename"] == kind]  # noqa: E731
-    dequeued = (at("RunDequeuedEvent") or at("RunStartingEvent"))[0]
-    starting, started, done = at("RunStartingEvent")[0], at("RunStartEvent")[0], at("RunSuccessEvent")[0]
-    step_start = {e["stepKey"]: float(e["timestamp"]) / 1000 for e in events if e["__typename"] == "ExecutionStepStartEvent"}
-    step_end = {e["stepKey"]: float(e["timestamp"]) / 1000 for e in events
-                if e["__typename"] in ("ExecutionStepSuccessEvent", "ExecutionStepFailureEvent", "ExecutionStepSkippedEvent")}
-    first, last = min(step_start.values()), max(step_end.values())
-    durations = sorted(((k, round(step_end[k] - t, 2)) for k, t in step_start.items() if k in step_end),
-                       key=lambda kv: -kv[1])
-    return {"queued": round(dequeued - launched_at, 2), "dequeued_to_starting": round(starting - dequeued, 2),
-            "process_start": round(started - starting, 2), "resources": round(first - started, 2),
-            "steps": round(last - first, 2), "steps_sum": round(sum(d for _, d in durations), 2),
-            "finish": round(done - last, 2), "n_steps": len(durations)}, durations[:8]
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        records = [r for r in instance.all_logs(run_id) if r.dagster_event is not None]
+    first = lambda kind: next(r.timestamp for r in records if r.dagster_event.event_type_value == kind)  # noqa: E731
+    enqueued, starting, started, done = (first(k) for k in ("PIPELINE_ENQUEUED", "PIPELINE_STARTING",
+                                                             "PIPELINE_START", "PIPELINE_SUCCESS"))
+    # The run worker's first engine event ("Started process for run") marks its process as up.
+    spawned = next(r.timestamp for r in records if r.dagster_event.event_type_value == "ENGINE_EVENT"
+                   and starting <= r.timestamp <= started)
+    step_start, durations = {}, []
+    for r in records:
+        kind, key = r.dagster_event.event_type_value, r.dagster_event.step_key
+        if kind == "STEP_START":
+            step_start[key] = r.timestamp
+        elif kind in ("STEP_SUCCESS", "STEP_FAILURE", "STEP_SKIPPED") and key in step_start:
+            durations.append((key, round(r.timestamp - step_start[key], 2)))
+    first_step, last_step = min(step_start.values()), max(r.timestamp for r in records
+                                                           if r.dagster_event.event_type_value == "STEP_SUCCESS")
+    checks = {k for k, _ in durations if any(k.endswith(f"_{c}") for c in CHECK_SUFFIXES)}
+    durations.sort(key=lambda kv: -kv[1])
+    return {"planning": round(enqueued - launched_at, 2), "queued": round(starting - enqueued, 2),
+            "process_spawn": round(spawned - starting, 2), "code_load": round(started - spawned, 2),
+            "resources": round(first_step - started, 2), "steps": round(last_step - first_step, 2),
+            "asset_steps_sum": round(sum(d for k, d in durations if k not in checks), 2),
+            "check_steps_sum": round(sum(d for k, d in durations if k in checks), 2),
+            "finish": round(done - last_step, 2), "n_steps": len(durations), "n_check_steps": len(checks)}, durations[:8]
 
 
 def main() -> None:
@@ -154,7 +163,7 @@ def main() -> None:
                 time.sleep(0.25)
             wall = round(time.monotonic() - start, 2)
             assert status == "SUCCESS", f"run {run_id}: {status}"
-            phase, slowest = phases(run_events(url, run_id), launched_at)
+            phase, slowest = phases(home, run_id, launched_at)
             print(f"run {run_id}: {wall} s; {phase}", flush=True)
             results.append({"run_id": run_id, "wall_s": wall, "phases_s": phase, "slowest_steps": slowest})
             time.sleep(5)  # the previous run's process closes its sandbox pool
