@@ -54,7 +54,8 @@ def finetune_asset(specs: list[ModelSpec]) -> dg.AssetsDefinition:
         as a hybrid set (best model per image type by R_inv), exported as VeRL parquet
         (data_source, prompt as chat messages, images, ability, reward_model, extra_info) and
         HF-datasets-compatible parquet, with nested log-spaced subsets for data-scaling
-        studies and a dataset card (README.md + manifest.json)."""
+        studies and a dataset card (README.md + manifest.json); with ``push_to_hub``, all of
+        it committed to that dataset repository on the Hub."""
         storage = context.resources.storage
         settings = config.export_settings()
         items = storage.read_partitions(keys.ITEMS, taxonomy.PARTITION_KEYS).drop(columns="partition")
