@@ -7,13 +7,13 @@ import pandas as pd
 
 from scigen_dagster import taxonomy
 from scigen_dagster.assets import keys
-from scigen_dagster.assets.metadata import counts_md, per_partition_result, preview, usage_text
+from scigen_dagster.assets.metadata import counts_md, no_figures, per_partition_result, preview, usage_text
 from scigen_dagster.assets.partitions import image_type_partitions, partition_keys
 from scigen_dagster.assets.steps import run_step
 from scigen_dagster.engines import clip
 from scigen_dagster.evaluation import fid, image_metrics, inverse, judge, proxies
 from scigen_dagster.registry import ModelSpec
-from scigen_dagster.reporting.formatting import NOT_MEASURED, or_not_measured
+from scigen_dagster.reporting.formatting import or_not_measured
 from scigen_dagster.resources.llm import usage_between
 
 
@@ -85,7 +85,7 @@ def judge_asset(spec: ModelSpec) -> dg.AssetsDefinition:
                                 lambda llm, ocr: [judge.judge_settings(llm), ocr.describe()])
         def metadata_of(key: str, frame: pd.DataFrame) -> dict:
             if frame.empty:
-                return {"means": f"{NOT_MEASURED}: no figure of this model in this partition"}
+                return {"means": no_figures(spec.model_kind)}
             means = {d: (None if frame[d].isna().all() else round(float(frame[d].mean()), 3))
                      for d in judge.JUDGE_DIMENSIONS}
             return {
@@ -121,7 +121,7 @@ def iv_asset(spec: ModelSpec) -> dg.AssetsDefinition:
         step, usage = _evaluate(context, spec, keys.IV, inverse.iv_table, "answerer", inverse.answerer_settings)
         def metadata_of(key: str, frame: pd.DataFrame) -> dict:
             if frame.empty:
-                return {"R_inv": f"{NOT_MEASURED}: no quiz of this model in this partition"}
+                return {"R_inv": no_figures(spec.model_kind)}
             return {
                 "images": len(inverse.per_image_faithfulness(frame)),
                 "R_inv": or_not_measured(inverse.r_inv(frame)),

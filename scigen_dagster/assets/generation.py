@@ -7,13 +7,20 @@ import pandas as pd
 
 from scigen_dagster import prompts
 from scigen_dagster.assets import keys
-from scigen_dagster.assets.metadata import counts_md, per_partition_result, preview, thumbnails_md
+from scigen_dagster.assets.metadata import (
+    counts_md,
+    figures_md,
+    first_words,
+    no_figures,
+    per_partition_result,
+    preview,
+    thumbnails_md,
+)
 from scigen_dagster.assets.partitions import image_type_partitions, partition_keys
 from scigen_dagster.assets.steps import run_step
 from scigen_dagster.generation.figures import figure_table
 from scigen_dagster.generation.imgcoder import OFFLINE_PLANNER
 from scigen_dagster.registry import ModelSpec
-from scigen_dagster.reporting.formatting import NOT_MEASURED
 
 
 def image_asset(spec: ModelSpec) -> dg.AssetsDefinition:
@@ -52,11 +59,10 @@ def image_asset(spec: ModelSpec) -> dg.AssetsDefinition:
         def metadata_of(key: str, frame: pd.DataFrame) -> dict:
             ok = frame["status"] == "ok"
             if frame.empty:  # e.g. the real figures of a partition whose items ship none
-                why = "no figure of this model in this partition" + (
-                    " (no item here ships a real figure)" if kind.is_ceiling else " (no items)")
-                return {"success_rate": f"{NOT_MEASURED}: {why}", "thumbnails": dg.MetadataValue.md(f"_{why}_")}
+                return {"success_rate": no_figures(kind), "thumbnails": dg.MetadataValue.md(f"_{no_figures(kind)}_")}
             items = storage.read_table(keys.ITEMS, key).set_index("problem_id")
-            shown = frame.assign(question=frame["problem_id"].map(items["question"]).fillna("").str[:60])
+            shown = frame.assign(image_type=frame["problem_id"].map(items["image_type"]),
+                                 question=frame["problem_id"].map(items["question"]).fillna("").map(first_words))
             metadata = {
                 "ok": int(ok.sum()),
                 "failed": int((~ok).sum()),
@@ -64,7 +70,8 @@ def image_asset(spec: ModelSpec) -> dg.AssetsDefinition:
                 "failures_by_reason": counts_md(frame.loc[~ok, "reason"].str.split(":").str[0], "reason"),
                 "answer_leaks": int(frame["answer_leak"].fillna(False).sum()),
                 "thumbnails": thumbnails_md(storage, frame),
-                "preview": preview(shown, ["problem_id", "question", "status", "attempts", "reason"]),
+                "figure_links": figures_md(storage, frame, items),
+                "preview": preview(shown, ["problem_id", "image_type", "question", "status", "attempts", "reason"]),
                 "figures": dg.MetadataValue.path(storage.path("images/")),
             }
             if kind.writes_code:

@@ -14,7 +14,7 @@ from scigen_dagster.reporting.plots import PLOT_CAPTIONS
 
 # The overall table as it fits a metadata dialog; every metric is in the HTML report.
 OVERALL_COLUMNS = ["display_name", "images", "image_success", "R_inv", "question_acc", "Correctness_Fidelity",
-                   "Readability_Occlusion"]
+                   "Readability_Occlusion", "note"]
 
 
 def leaderboard_asset(specs: list[ModelSpec]) -> dg.AssetsDefinition:
@@ -50,7 +50,8 @@ def leaderboard_asset(specs: list[ModelSpec]) -> dg.AssetsDefinition:
             reference_ids = set(items.loc[items["reference_image"] != "", "problem_id"]) if len(items) else set()
             return {"tables": {name: t | ({keys.REFERENCE_SUMMARY: summaries[name]} if name in summaries else {})
                                for name, t in tables.items()},
-                    "labels": {s.name: s.label for s in specs}, "reference_ids": reference_ids}
+                    "labels": {s.name: s.label for s in specs}, "reference_ids": reference_ids,
+                    "ceiling": frozenset(s.name for s in specs if s.model_kind.is_ceiling)}
 
         step = run_step(context, storage, keys.LEADERBOARD, [None], leaderboard_frame, inputs=inputs,
                         arguments=arguments, config=[[s.name, s.label] for s in specs])

@@ -86,9 +86,10 @@ def verified_by(evaluated: Mapping[str, list[str]]) -> list[str]:
 
 def write_exports(storage, specs: list, selections: Mapping[str, pd.DataFrame], candidates: Mapping[str, int],
                   tables: list[Mapping[str, pd.DataFrame]], board: pd.DataFrame, settings: Mapping[str, Any],
-                  prompt_hashes: Mapping[str, str]) -> tuple[dict, pd.DataFrame]:
+                  prompt_hashes: Mapping[str, str]) -> tuple[dict, pd.DataFrame, dict]:
     """Every model's verified set and the hybrid set (best model per image type by R_inv),
-    the manifest and the card. Returns the exports by name and the hybrid choice."""
+    the manifest and the card. Returns the exports by name, the hybrid choice and the
+    manifest as stored."""
     previous = previous_exports(storage)
     before = previous.get("exports", {})
     exports = {name: export_set(storage, name, chosen, settings, before.get(name)) for name, chosen in selections.items()}
@@ -111,5 +112,4 @@ def write_exports(storage, specs: list, selections: Mapping[str, pd.DataFrame], 
         "hybrid": choice.astype(object).where(choice.notna(), None).to_dict("records") if len(choice) else [],
         "exports": exports,
     }
-    write_manifest(storage, manifest, previous)
-    return exports, choice
+    return exports, choice, write_manifest(storage, manifest, previous)

@@ -71,7 +71,7 @@ class ImgCoderKind(ModelKind):
         return {"sandbox": "sandbox", "llm": "llm"}
 
     def arguments(self, spec: ModelSpec, resources: Any) -> dict[str, Any]:
-        return {"sandbox": resources.sandbox.pool(), "llm": resources.llm}
+        return {"sandbox": resources.sandbox.renderer(), "llm": resources.llm}
 
     def describe(self, spec: ModelSpec) -> str:
         return f"imgcoder, planner {spec.planner}, max_attempts {spec.max_attempts}"

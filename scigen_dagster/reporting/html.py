@@ -12,7 +12,7 @@ import pandas as pd
 from scigen_dagster import taxonomy
 from scigen_dagster.evaluation.judge import JUDGE_DIMENSIONS
 from scigen_dagster.reporting.formatting import NM, as_number, data_url, escape_html, format_value, is_count, is_missing
-from scigen_dagster.reporting.leaderboard import NOTES
+from scigen_dagster.reporting.leaderboard import NOTE, NOTES
 from scigen_dagster.reporting.plots import (
     DEFAULT_TITLE,
     GROUP_OF,
@@ -85,8 +85,10 @@ def _overall_table(board: pd.DataFrame, ceiling: Collection[str]) -> str:
             groups[-1] = (g, groups[-1][1] + 1)
         else:
             groups.append((g, 1))
+    noted = NOTE in overall and overall[NOTE].notna().any()  # a model without items says why
     head1 = '<tr><th class="name" rowspan="2">Model</th>' + "".join(
-        f'<th colspan="{n}">{escape_html(g)}</th>' for g, n in groups) + "</tr>"
+        f'<th colspan="{n}">{escape_html(g)}</th>' for g, n in groups) + (
+        '<th class="name" rowspan="2">note</th>' if noted else "") + "</tr>"
     head2 = "<tr>" + "".join(_header(m) for m in metrics) + "</tr>"
     body = []
     for r in overall.to_dict("records"):
@@ -94,7 +96,9 @@ def _overall_table(board: pd.DataFrame, ceiling: Collection[str]) -> str:
         model = r.get("model", "")
         tip = f' title="{escape_html(model)}"' if str(model) != display_name_of(r) else ""
         body.append(f'<tr{cls}><td class="name"{tip}>{escape_html(display_name_of(r))}</td>'
-                    + "".join(_cell(r, m) for m in metrics) + "</tr>")
+                    + "".join(_cell(r, m) for m in metrics)
+                    + (f'<td class="name">{escape_html("" if is_missing(r[NOTE]) else r[NOTE])}</td>' if noted else "")
+                    + "</tr>")
     if not body:
         body.append(f'<tr><td class="nm" colspan="{len(metrics) + 1}">no models</td></tr>')
     return (f'<div class="scroll"><table class="overall"><thead>{head1}{head2}</thead>'

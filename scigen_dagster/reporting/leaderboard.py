@@ -10,7 +10,7 @@ from scigen_dagster import taxonomy
 from scigen_dagster.evaluation import inverse, stats
 from scigen_dagster.evaluation.judge import JUDGE_DIMENSIONS
 from scigen_dagster.evaluation.proxies import PROXY_HELP
-from scigen_dagster.reporting.formatting import format_value
+from scigen_dagster.reporting.formatting import format_value, is_missing
 
 CI_METRICS = ["R_inv", *JUDGE_DIMENSIONS]
 
@@ -18,6 +18,11 @@ PROXY_METRICS = list(PROXY_HELP)  # OCR measures of the PNG: not rubric scores, 
 
 # Who measured a row, for people: the rubric judge and the inverse-validation answerer.
 EVALUATED_BY = ["rubric_judge", "iv_answerer"]
+
+# Why a model's row is all n/m: it has no figure in any materialized partition.
+NOTE = "note"
+NO_REAL_FIGURES = "no items: the corpus ships no real figures"
+NO_FIGURES = "no items: no figures in the materialized partitions"
 
 
 METRICS = ["images", "image_success", "R_inv", "R_inv_orig", "R_inv_ref_items", "question_acc",
@@ -48,10 +53,11 @@ def _summary(images: pd.DataFrame, judge: pd.DataFrame, iv: pd.DataFrame) -> dic
 
 
 def leaderboard_frame(tables: dict[str, dict[str, pd.DataFrame]], labels: dict[str, str],
-                      reference_ids: set[str] | None = None) -> pd.DataFrame:
+                      reference_ids: set[str] | None = None, ceiling: frozenset[str] = frozenset()) -> pd.DataFrame:
     """Long table: one row per (scope, group, model) with every metric; missing = None.
     ``reference_ids`` (the items that ship a real figure) gives every model an R_inv over
-    the same items as the real-figures ceiling."""
+    the same items as the real-figures ceiling. A model without figures (the ``ceiling``
+    on a corpus without real figures) says why in its overall row's ``note``."""
     rows = []
     for model, t in tables.items():
         images, judge, iv = t["images"], t["judge_scores"], t["iv_results"]
@@ -69,7 +75,9 @@ def leaderboard_frame(tables: dict[str, dict[str, pd.DataFrame]], labels: dict[s
             "R_inv_ref_items": (inverse.r_inv(iv[iv["problem_id"].isin(reference_ids)])
                                 if reference_ids and len(iv) and iv["problem_id"].isin(reference_ids).any() else None)}
         by = {"rubric_judge": _rubric_judge(judge), "iv_answerer": inverse.iv_method(iv["answerer"]) if "answerer" in iv else None}
-        rows.append({"scope": "overall", "group": "", "model": model, "display_name": labels[model]} | by | overall)
+        note = None if len(images) else (NO_REAL_FIGURES if model in ceiling else NO_FIGURES)
+        rows.append({"scope": "overall", "group": "", "model": model, "display_name": labels[model]} | by
+                    | {NOTE: note} | overall)
         if not len(images):
             continue
         subject_of = {k: taxonomy.subject_type_for_key(k)[0] for k in taxonomy.PARTITION_KEYS}
@@ -80,7 +88,7 @@ def leaderboard_frame(tables: dict[str, dict[str, pd.DataFrame]], labels: dict[s
                 rows.append({"scope": scope, "group": g, "model": model, "display_name": labels[model]} | by
                             | _summary(sel(images), sel(judge), sel(iv))
                             | dict.fromkeys(("psnr", "ssim", "ms_ssim", "fid", "kid", "clip_score", "R_inv_ref_items")))
-    return pd.DataFrame(rows, columns=["scope", "group", "model", "display_name", *EVALUATED_BY, *METRICS])
+    return pd.DataFrame(rows, columns=["scope", "group", "model", "display_name", *EVALUATED_BY, NOTE, *METRICS])
 
 
 def _rubric_judge(judge: pd.DataFrame) -> str:
@@ -113,6 +121,8 @@ def format_overall(overall: pd.DataFrame) -> pd.DataFrame:
     for c in [*METRICS, *EVALUATED_BY]:  # a model with no rows has no evaluator either: n/m, not "nan"
         if c in shown and c not in CI_METRICS:
             shown[c] = shown[c].map(format_value)
+    if NOTE in shown:
+        shown[NOTE] = shown[NOTE].map(lambda v: "" if is_missing(v) else v)
     return shown
 
 

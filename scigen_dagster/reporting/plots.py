@@ -27,7 +27,7 @@ matplotlib.use("Agg")
 DEFAULT_TITLE = "SciGenBench leaderboard"
 
 
-ID_COLUMNS = ("scope", "group", "model", "display_name", "rubric_judge", "iv_answerer")
+ID_COLUMNS = ("scope", "group", "model", "display_name", "rubric_judge", "iv_answerer", "note")
 
 
 # Known metrics in reading order; columns not listed here follow in the frame's order.

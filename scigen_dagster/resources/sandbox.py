@@ -13,6 +13,7 @@ from scigen_dagster.sandbox.pool import (
     LAYERS,
     SELF_REPORTED,
     STATUSES,
+    LazyPool,
     RenderResult,
     SandboxPool,
     SandboxUnavailableError,
@@ -73,8 +74,9 @@ class SandboxResource(dg.ConfigurableResource):
                 handle.pool = SandboxPool(cfg, max(1, self.workers), self.require_layers)
             return handle.pool
 
-    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        self.pool()
+    def renderer(self) -> LazyPool:
+        """What a step renders with: this process's pool, started on the first script."""
+        return LazyPool(self.pool)
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         self.close()

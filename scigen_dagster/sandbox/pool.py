@@ -45,6 +45,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -300,3 +301,17 @@ class SandboxPool:
         """Renders concurrently on every worker; results keep input order."""
         with ThreadPoolExecutor(max_workers=max(1, min(self.workers, len(codes)))) as executor:
             return list(executor.map(self.render, codes))
+
+
+class LazyPool:
+    """Renders like a pool, which ``start`` gives on the first job: a run that reuses every
+    stored figure starts no worker (a pool's start costs seconds on a busy machine)."""
+
+    def __init__(self, start: Callable[[], SandboxPool]):
+        self._start = start
+
+    def render(self, code: str) -> RenderResult:
+        return self._start().render(code)
+
+    def render_many(self, codes: list[str]) -> list[RenderResult]:
+        return self._start().render_many(codes)

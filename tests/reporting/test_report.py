@@ -257,3 +257,22 @@ def test_counts_stay_integers_and_scores_keep_decimals(page):
     overall = page.split("<h2>R_inv by subject</h2>")[0]
     assert re.search(r'<td class="name"[^>]*>Real figures</td><td>12</td>', overall), "images is a count"
     assert "12.000" not in overall
+
+
+def test_a_model_without_items_says_why_in_the_board_the_markdown_and_the_page():
+    """The ceiling on a corpus without real figures: n/m, with the reason, everywhere a person reads it."""
+    tables = {"imgcoder_rules": _tables("imgcoder_rules", 0.85, "full", 1), "real_figures": _empty(),
+              "broken": _empty()}
+    labels = LABELS | {"real_figures": "Real figures"}
+    board = leaderboard.leaderboard_frame(tables, labels, ceiling=frozenset({"real_figures"}))
+    overall = board[board["scope"] == "overall"].set_index("model")
+    assert overall.loc["real_figures", "note"] == leaderboard.NO_REAL_FIGURES
+    assert overall.loc["broken", "note"] == leaderboard.NO_FIGURES
+    assert pd.isna(overall.loc["imgcoder_rules", "note"]) and overall.loc["real_figures", ["R_inv", *DIMS]].isna().all()
+    md = leaderboard.markdown(board)
+    real_line = next(line for line in md.splitlines() if line.startswith("| real_figures") or "Real figures" in line)
+    assert "n/m" in real_line and leaderboard.NO_REAL_FIGURES in real_line, real_line
+    page = report_html.html_report(board, standard_plots(board, {}, ceiling={"real_figures"}), thumbnails={},
+                                   manifest={}, ceiling={"real_figures"})
+    row = re.search(r'<tr class="real"><td class="name"[^>]*>Real figures</td>.*?</tr>', page).group(0)
+    assert ">n/m<" in row and html.escape(leaderboard.NO_REAL_FIGURES) in row

@@ -303,6 +303,24 @@ def test_dagster_asset_uses_resource():
 
 
 
+def test_the_pool_starts_on_the_first_script_and_closes_with_the_run():
+    """A run that reuses every figure pays no pool start; one that renders gets its pool
+    closed after the run."""
+    seen = {}
+
+    @dg.asset
+    def rendered(sandbox: SandboxResource) -> None:
+        renderer = sandbox.renderer()
+        seen["before"] = sandbox._handle.pool
+        seen["status"] = renderer.render(BENIGN).status
+        seen["pool"] = sandbox._handle.pool
+
+    assert dg.materialize([rendered], resources={"sandbox": SandboxResource(workers=1)}).success
+    assert seen["before"] is None, "no worker started before the first script"
+    assert seen["status"] == "ok" and seen["pool"] is not None
+    assert not seen["pool"].worker_pids(), "the run's teardown stopped its workers"
+
+
 def test_zygote_death_costs_at_most_one_job():
     """A worker whose zygote is gone answers the job with an error and is replaced (it cannot
     fork a new zygote: it has held job data); the next job renders normally."""

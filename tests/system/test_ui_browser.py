@@ -216,7 +216,7 @@ def test_asset_graph_and_partitions_view_in_chromium(dagster_dev, browser):
     page.get_by_text("success_rate").first.wait_for(timeout=60_000)
     page.wait_for_load_state("networkidle")
     text = page.inner_text("body")
-    for name in ("success_rate", "failures_by_reason", "thumbnails", "preview"):
+    for name in ("success_rate", "failures_by_reason", "thumbnails", "figure_links", "preview"):
         assert name in text, name
     shots.append(_shot(page, "partition_metadata_imgcoder_rules_images"))
 
@@ -266,4 +266,6 @@ def test_a_ui_run_of_an_unchanged_partition_takes_seconds(dagster_dev):
     seconds = time.monotonic() - start
     print(f"UI run of unchanged partition {PARTITION}: {status} in {seconds:.1f} s")
     assert status == "SUCCESS", status
-    assert seconds < 60, f"an unchanged partition took {seconds:.0f} s"
+    # A bound that catches a process start per step (100 s and more); the 30 s goal is
+    # benchmarks/bench_ui_run.py's claim, measured with the time of every phase.
+    assert seconds < 60, f"an unchanged partition took {seconds:.0f} s; benchmarks/bench_ui_run.py shows where it goes"
