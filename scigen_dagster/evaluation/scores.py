@@ -16,7 +16,11 @@ read off its scripts:
   the quizzes-only rate is reported beside it.
 - llm_as_judge.py: the mean of each dimension over the rows that hold all five scores.
 
-Items of other sources (the sample corpus) follow the scigen rules. A table with rows of
+A stored figure that cannot be decoded is the corrupted case here: the study's reader
+treats a file PIL cannot open as not found, and its corrupted branch is a file that opens
+but cannot be encoded; our figures are PNGs this pipeline wrote after a successful render,
+so one that no longer decodes is damaged, not missing. Items of other sources (the sample
+corpus) follow the scigen rules. A table with rows of
 both protocols is scored protocol by protocol; a row without a protocol is ours (tables
 written before protocols existed).
 """
