@@ -208,6 +208,13 @@ def test_the_leaderboard_says_scigenbench_and_each_protocol_shows_its_cost(run):
     assert {"answerer@scigenbench", "grader@scigenbench", "judge@scigenbench", "full_question@scigenbench"} <= set(usage)
 
 
+def test_the_report_and_the_dataset_card_name_the_protocol(run):
+    # read after the strict run: the second run rewrote both, and they must say so
+    root = run["root"]
+    assert "<th>protocol</th><td>strict</td>" in (root / "reports" / "leaderboard.html").read_text()
+    assert "- evaluation protocol: strict (" in (root / "tables" / "exports" / "README.md").read_text()
+
+
 def test_the_same_figures_are_evaluated_under_ours_without_being_redrawn(run, tmp_path):
     assert not any(_kind(b) == "planner" for b in run["ours_bodies"]), "no figure was redrawn"
     root = run["root"]
