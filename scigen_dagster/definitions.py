@@ -12,6 +12,7 @@ from scigen_dagster.assets.exports import finetune_asset
 from scigen_dagster.assets.partitions import image_type_partitions
 from scigen_dagster.assets.problems import benchmark_items, corpus, taxonomy_labels, visualizable_problems
 from scigen_dagster.assets.reporting import leaderboard_asset
+from scigen_dagster.generation import protocol as generation_protocol
 from scigen_dagster.llm.cache import default_cache_path
 from scigen_dagster.registry import ModelSpec, load_registry
 from scigen_dagster.resources.corpus import CorpusResource
@@ -76,7 +77,8 @@ MODEL_RESOURCES = {"diffusion": diffusion_resource}
 def build_definitions(
     models: list[ModelSpec] | None = None, store_root: str | None = None, llm: LLMResource | None = None
 ) -> dg.Definitions:
-    models = load_registry() if models is None else models
+    # Each model's generation protocol made concrete (planner prompt, attempts, pixel prompt).
+    models = [generation_protocol.apply(s) for s in (load_registry() if models is None else models)]
     per_model = [a for spec in models for a in model_assets(spec)]
     assets = [corpus, visualizable_problems, taxonomy_labels, benchmark_items, *per_model,
               leaderboard_asset(models), finetune_asset(models)]

@@ -15,6 +15,7 @@ from scigen_dagster import taxonomy
 from scigen_dagster.assets import keys
 from scigen_dagster.evaluation import inverse
 from scigen_dagster.evaluation.judge import JUDGE_COLUMNS, JUDGE_DIMENSIONS
+from scigen_dagster.evaluation.protocol import PROTOCOLS
 from scigen_dagster.exports import selection
 from scigen_dagster.generation import image_table
 from scigen_dagster.registry import ModelSpec
@@ -52,10 +53,12 @@ def _in(values: set) -> Callable[[pd.Series], pd.Series]:
 SCHEMAS: dict[str, tuple[list[str], dict[str, Callable[[pd.Series], pd.Series]]]] = {
     keys.IMAGES: (image_table.IMAGE_COLUMNS, {"status": lambda c: c.isin({"ok", "failed", "declined"}),
                                           "problem_id": lambda c: c.notna() & (c != "")}),
-    keys.JUDGE: (JUDGE_COLUMNS, {d: _in({0, 1, 2}) for d in JUDGE_DIMENSIONS}),
-    keys.IV: (inverse.IV_COLUMNS, {"correct": _in({True, False}),
-                                           "chosen_letter": _in(set("ABCDEFGH")),
-                                           "correct_letter": lambda c: c.isin(set("ABCDEFGH"))}),
+    keys.JUDGE: (JUDGE_COLUMNS, {**{d: _in({0, 1, 2}) for d in JUDGE_DIMENSIONS},
+                                 "protocol": lambda c: c.isin(PROTOCOLS)}),
+    keys.IV: (inverse.IV_COLUMNS, {"correct": _in({True, False}), "protocol": lambda c: c.isin(PROTOCOLS),
+                                   "check": lambda c: c.isin({"quiz", "full_question"}),
+                                   **{c: _in(set("ABCDEFGH")) for c in ("shown_answer", "original_answer",
+                                                                         "shown_correct", "original_correct")}}),
 }
 
 

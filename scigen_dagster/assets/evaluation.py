@@ -11,7 +11,8 @@ from scigen_dagster.assets.metadata import counts_md, no_figures, per_partition_
 from scigen_dagster.assets.partitions import image_type_partitions, partition_keys
 from scigen_dagster.assets.steps import run_step
 from scigen_dagster.engines import clip
-from scigen_dagster.evaluation import fid, image_metrics, inverse, judge, proxies
+from scigen_dagster.evaluation import fid, image_metrics, inverse, judge, proxies, scores
+from scigen_dagster.evaluation.protocol import evaluation_protocol
 from scigen_dagster.registry import ModelSpec
 from scigen_dagster.reporting.formatting import or_not_measured
 from scigen_dagster.resources.llm import usage_between
@@ -86,9 +87,9 @@ def judge_asset(spec: ModelSpec) -> dg.AssetsDefinition:
         def metadata_of(key: str, frame: pd.DataFrame) -> dict:
             if frame.empty:
                 return {"means": no_figures(spec.model_kind)}
-            means = {d: (None if frame[d].isna().all() else round(float(frame[d].mean()), 3))
-                     for d in judge.JUDGE_DIMENSIONS}
+            means = {d: (None if m is None else round(m, 3)) for d, m in scores.judge_means(frame).items()}
             return {
+                "protocol": ", ".join(scores.protocols_in(frame)),
                 "judge": judge.OFFLINE_JUDGE if llm.is_offline("judge") else llm.model_id("judge"),
                 "means": dg.MetadataValue.json({d: or_not_measured(m) for d, m in means.items()}),
                 "proxy_means": dg.MetadataValue.json({c: or_not_measured(pd.to_numeric(frame[c]).mean())
@@ -96,14 +97,14 @@ def judge_asset(spec: ModelSpec) -> dg.AssetsDefinition:
                 "judge_status": counts_md(frame["judge_status"], "judge_status"),
                 "failure_rate": float((frame["judge_status"] != "ok").mean()),
                 "llm_settings": dg.MetadataValue.json(
-                    {} if llm.is_offline("judge") else llm.client().sent_settings("judge")),
+                    {} if llm.is_offline("judge") else llm.client().sent_settings(judge.judge_role(llm))),
                 "preview": preview(frame, ["problem_id", "Correctness_Fidelity", *proxies.PROXY_HELP]),
             }
 
         frame = step.frame
         return per_partition_result(context, step, metadata_of, (
-            f"{keys.model_table(keys.JUDGE, spec.name)}: {len(frame)} rows over {len(step.outcomes)} partitions, "
-            f"{step.reused} reused; {usage_text(usage)}"))
+            f"{keys.model_table(keys.JUDGE, spec.name)}: {len(frame)} rows over {len(step.outcomes)} partitions "
+            f"({evaluation_protocol(llm).name} protocol), {step.reused} reused; {usage_text(usage)}"))
 
     return _judge
 
@@ -111,23 +112,29 @@ def judge_asset(spec: ModelSpec) -> dg.AssetsDefinition:
 def iv_asset(spec: ModelSpec) -> dg.AssetsDefinition:
     @_evaluation_asset(
         spec, keys.IV, (
-            f"Inverse validation of {spec.label}: every quiz answered from the image alone (options "
-            "shuffled with a fixed seed per quiz); an image is faithful when all its quizzes are right. "
-            "R_inv = faithful images / attempted problems; a missing or failed image is not faithful. "
-            "Offline the answerer is an OCR lookup (a lower bound) and the blind control is not measured."
+            f"Inverse validation of {spec.label}: every quiz answered from the image alone; an image is "
+            "faithful when all its checks are right. Under the run's protocol: strict (ours: options shuffled "
+            "with a fixed seed per quiz, abstention allowed, a blind control; R_inv = faithful images / "
+            "attempted problems, a missing or failed image is not faithful) or scigenbench (the study's: "
+            "options in stored order, no abstention, every reply graded by the answerer's model, the "
+            "full-question check for scigen items, the study's denominators). Offline the answerer is an "
+            "OCR lookup (a lower bound) and the blind control is not measured."
         ),
     )
     def _iv(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-        step, usage = _evaluate(context, spec, keys.IV, inverse.iv_table, "answerer", inverse.answerer_settings)
+        step, usage = _evaluate(context, spec, keys.IV, inverse.iv_table, "answerer", inverse.iv_settings)
         def metadata_of(key: str, frame: pd.DataFrame) -> dict:
             if frame.empty:
                 return {"R_inv": no_figures(spec.model_kind)}
+            summary = scores.iv_summary(frame)
             return {
-                "images": len(inverse.per_image_faithfulness(frame)),
-                "R_inv": or_not_measured(inverse.r_inv(frame)),
-                "R_inv_excluding_failed_images (original rule)":
-                    or_not_measured(inverse.r_inv(frame, exclude_failed=True)),
-                "question_accuracy": float(frame["correct"].mean()),
+                "protocol": ", ".join(scores.protocols_in(frame)),
+                "images": summary["iv_images"],
+                "R_inv": or_not_measured(summary["R_inv"]),
+                "R_inv_quizzes_only": or_not_measured(summary["R_inv_quizzes"]),
+                "full_question_accuracy": or_not_measured(summary["full_question_acc"]),
+                "R_inv_excluding_failed_images": or_not_measured(inverse.r_inv(frame, exclude_failed=True)),
+                "question_accuracy": or_not_measured(summary["question_acc"]),
                 "abstained": int(frame["abstained"].sum()),
                 "truncated": int((frame["answer_status"] == "truncated").sum()),
                 "blind_question_accuracy": or_not_measured(inverse.blind_accuracy(frame)),
@@ -137,10 +144,11 @@ def iv_asset(spec: ModelSpec) -> dg.AssetsDefinition:
             }
 
         frame = step.frame
-        r = inverse.r_inv(frame) if len(frame) else None
+        r = scores.iv_summary(frame)["R_inv"]
         return per_partition_result(context, step, metadata_of, (
-            f"{keys.model_table(keys.IV, spec.name)}: {len(frame)} quizzes over {len(step.outcomes)} partitions, "
-            f"R_inv {'n/m' if r is None else f'{r:.3f}'} overall, {step.reused} reused; {usage_text(usage)}"))
+            f"{keys.model_table(keys.IV, spec.name)}: {len(frame)} rows over {len(step.outcomes)} partitions, "
+            f"R_inv {'n/m' if r is None else f'{r:.3f}'} overall ({evaluation_protocol(context.resources.llm).name} "
+            f"protocol), {step.reused} reused; {usage_text(usage)}"))
 
     return _iv
 

@@ -20,6 +20,7 @@ from scigen_dagster.assets.partitions import image_type_partitions, partition_ke
 from scigen_dagster.assets.steps import run_step
 from scigen_dagster.generation.figures import figure_table
 from scigen_dagster.generation.imgcoder import OFFLINE_PLANNER
+from scigen_dagster.generation.protocol import generation_protocol
 from scigen_dagster.registry import ModelSpec
 
 
@@ -44,7 +45,8 @@ def image_asset(spec: ModelSpec) -> dg.AssetsDefinition:
     def _images(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         storage = context.resources.storage
         # The planner's prompt shapes a model planner's figures; the rules have none.
-        planner_prompt = prompts.load("imgcoder_plan").sha256 if spec.planner != OFFLINE_PLANNER else ""
+        planner_prompt = (prompts.load(generation_protocol(spec).planner_prompt).sha256
+                          if spec.planner != OFFLINE_PLANNER else "")
         llm = context.resources.llm if "llm" in kind.resource_keys(spec).values() else None
         step = run_step(
             context, storage, name, partition_keys(context), figure_table,

@@ -13,7 +13,7 @@ from scigen_dagster.reporting.leaderboard import format_overall, leaderboard_fra
 from scigen_dagster.reporting.plots import PLOT_CAPTIONS
 
 # The overall table as it fits a metadata dialog; every metric is in the HTML report.
-OVERALL_COLUMNS = ["display_name", "images", "image_success", "R_inv", "question_acc", "Correctness_Fidelity",
+OVERALL_COLUMNS = ["display_name", "protocol", "images", "image_success", "R_inv", "question_acc", "Correctness_Fidelity",
                    "Readability_Occlusion", "note"]
 
 

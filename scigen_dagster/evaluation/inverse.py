@@ -1,23 +1,37 @@
-"""Inverse validation: every quiz answered from the image alone (and, as a blind control,
-with no image); an image is faithful when all its quizzes are right; R_inv."""
+"""Inverse validation: every quiz answered from the image alone (and, under our protocol,
+as a blind control with no image); an image is faithful when all its quizzes are right;
+R_inv. What is sent and how a reply counts is the protocol's (evaluation/protocol.py); the
+denominators are in evaluation/scores.py."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import random
+import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
 from scigen_dagster import prompts
+from scigen_dagster.evaluation import protocol as protocols
+from scigen_dagster.evaluation.protocol import (
+    EVALUATION,
+    STRICT,
+    EvaluationProtocol,
+    call_usage,
+    client_role,
+    evaluation_protocol,
+    split_of,
+)
 from scigen_dagster.llm import schemas
 from scigen_dagster.llm.client import Request
-from scigen_dagster.llm.vision import image_data_url
+from scigen_dagster.llm.vision import readable_data_url
 
-# (quiz question, shown options) -> (letter or None for an abstention, evidence or reply)
-Answerer = Callable[[str, dict[str, str]], tuple[str | None, str]]
+# (quiz question, shown options) -> an Answer, or (letter or None for an abstention, evidence[, status])
+Answerer = Callable[[str, dict[str, str]], Any]
 
 
 def quiz_rng(problem_id: str, quiz_index: int) -> random.Random:
@@ -39,48 +53,117 @@ def shuffle_options(options: dict[str, str], problem_id: str, quiz_index: int) -
     return shown, back
 
 
+def shown_options(options: dict[str, str], problem_id: str, quiz_index: int,
+                  protocol: EvaluationProtocol) -> tuple[dict[str, str], dict[str, str]]:
+    """The options as the answerer sees them and shown letter -> original letter: shuffled
+    with a seed fixed per quiz (ours), or in stored order (the study's)."""
+    if protocol.shuffle_options:
+        return shuffle_options(options, problem_id, quiz_index)
+    return dict(options), {k: k for k in options}
+
+
+def options_text(shown: dict[str, str], protocol: EvaluationProtocol) -> str:
+    return "\n".join(f"{letter}{protocol.option_separator}{text}" for letter, text in shown.items())
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One reply, as the rows record it: the shown letter read from it (None when none
+    was), what it said, its status, and the grading step's verdict where one decided."""
+
+    letter: str | None
+    evidence: str
+    status: str
+    verdict: bool | None = None
+    grade: str = ""
+    usage: dict | None = None
+
+
+def _as_answer(reply: Answer | tuple) -> Answer:
+    if isinstance(reply, Answer):
+        return reply
+    letter, evidence, *status = reply
+    return Answer(letter, evidence, status[0] if status else ("answered" if letter else "abstained"))
+
+
 IV_COLUMNS = [
-    "problem_id", "model", "quiz_index", "image_status", "question", "shown_options_json",
-    "chosen_letter", "correct_letter", "correct", "abstained", "answerer", "evidence",
-    "blind_letter", "blind_correct", "answer_status",
+    "problem_id", "model", "protocol", "check", "quiz_index", "image_status", "question", "shown_options_json",
+    "shown_order", "shown_answer", "shown_correct", "original_answer", "original_correct", "reference_answer",
+    "correct", "abstained", "answer_status", "answerer", "evidence", "grade",
+    "blind_shown_answer", "blind_original_answer", "blind_correct", "llm_calls", "llm_tokens", "llm_cost_usd",
 ]
-# answer_status: answered | abstained (NONE, or a failed call) | truncated (the reply was cut
-# by the output budget even after a retry with a larger one: not an abstention, not an
-# answer) | not_asked (no rendered image)
+# Letters: ``shown_*`` as the answerer saw the options (``shown_order`` lists the original
+# letter behind each shown one), ``original_*`` as the quiz stores them; with options in
+# stored order the two agree. check: quiz | full_question (the scigenbench protocol's
+# multimodal_question, graded against ``reference_answer``).
+# answer_status: answered | abstained (NONE, or under ours a failed call) | truncated (cut by
+# the output budget even after a retry with a larger one: not an abstention, not an answer)
+# | failed (under the scigenbench protocol: the answer or grading call failed, which leaves
+# the image out as the study does) | corrupted (the stored figure cannot be decoded) |
+# not_asked (no rendered image)
 
 
 def iv_rows(
     item: Any, image_row: Any, model: str, answer: Answerer | None, answerer_name: str,
-    blind: Answerer | None = None,
+    blind: Answerer | None = None, protocol: EvaluationProtocol = EVALUATION[STRICT],
 ) -> list[dict[str, Any]]:
     """One row per quiz; ``answer(question, shown_options)`` sees only the image (bound
-    inside the callable) and returns (shown letter or None, evidence).
+    inside the callable) and returns an ``Answer`` (or (shown letter or None, evidence[,
+    status])).
 
     ``blind`` is the same answerer with no image at all: a quiz it gets right says
     nothing about the figure (the control of TIFA-style evaluation)."""
     rows = []
     for i, quiz in enumerate(json.loads(item.quizzes_json)):
-        shown, back = shuffle_options(quiz["options"], item.problem_id, i)
+        shown, back = shown_options(quiz["options"], item.problem_id, i, protocol)
+        correct_shown = next((k for k, v in back.items() if v == quiz["correct_option"]), None)
         row = {
-            "problem_id": item.problem_id, "model": model, "quiz_index": i,
-            "image_status": image_row.status if image_row is not None else "missing",
+            "problem_id": item.problem_id, "model": model, "protocol": protocol.name, "check": "quiz",
+            "quiz_index": i, "image_status": image_row.status if image_row is not None else "missing",
             "question": quiz["question"], "shown_options_json": json.dumps(shown, ensure_ascii=False),
-            "chosen_letter": None, "correct_letter": quiz["correct_option"], "correct": False,
-            "abstained": True, "answerer": answerer_name, "evidence": "",
-            "blind_letter": None, "blind_correct": None, "answer_status": "not_asked",
+            "shown_order": "".join(back[k] for k in shown), "shown_answer": None, "shown_correct": correct_shown,
+            "original_answer": None, "original_correct": quiz["correct_option"], "reference_answer": "",
+            "correct": False, "abstained": True, "answer_status": "not_asked", "answerer": answerer_name,
+            "evidence": "", "grade": "", "blind_shown_answer": None, "blind_original_answer": None,
+            "blind_correct": None, "llm_calls": 0, "llm_tokens": 0, "llm_cost_usd": 0.0,
         }
         if blind is not None:
-            letter, _ = blind(quiz["question"], shown)
-            row["blind_letter"] = back.get(letter, letter) if letter else None
-            row["blind_correct"] = row["blind_letter"] == quiz["correct_option"]
+            letter = _as_answer(blind(quiz["question"], shown)).letter
+            row["blind_shown_answer"] = letter
+            row["blind_original_answer"] = back.get(letter, letter) if letter else None
+            row["blind_correct"] = row["blind_original_answer"] == quiz["correct_option"]
         if answer is not None and row["image_status"] == "ok":
-            letter, evidence, *status = answer(quiz["question"], shown)
-            status = status[0] if status else ("answered" if letter else "abstained")
-            chosen = back.get(letter, letter) if letter else None  # a letter not shown (E of four) is wrong
-            row.update(chosen_letter=chosen, correct=chosen == quiz["correct_option"],
-                       abstained=status == "abstained", evidence=evidence[:300], answer_status=status)
+            reply = _as_answer(answer(quiz["question"], shown))
+            chosen = back.get(reply.letter, reply.letter) if reply.letter else None  # a letter not shown (E of four) is wrong
+            right = reply.verdict if reply.verdict is not None else chosen == quiz["correct_option"]
+            row.update(shown_answer=reply.letter, original_answer=chosen, correct=bool(right and reply.status == "answered"),
+                       abstained=reply.status == "abstained", evidence=reply.evidence[:300], answer_status=reply.status,
+                       grade=reply.grade[:300], **(reply.usage or {}))
         rows.append(row)
     return rows
+
+
+def full_question_row(item: Any, image_row: Any, model: str, reply: Answer | None, answerer_name: str,
+                      protocol: EvaluationProtocol) -> dict[str, Any]:
+    """The full-question check of a scigen item (the study's ve_infer.py): its
+    multimodal_question answered from the figure, graded against the item's answer."""
+    row = dict.fromkeys(IV_COLUMNS) | {
+        "problem_id": item.problem_id, "model": model, "protocol": protocol.name, "check": "full_question",
+        "quiz_index": -1, "image_status": image_row.status if image_row is not None else "missing",
+        "question": item.multimodal_question, "shown_options_json": "", "shown_order": "",
+        "reference_answer": str(item.answer), "correct": False, "abstained": False, "answer_status": "not_asked",
+        "answerer": answerer_name, "evidence": "", "grade": "", "llm_calls": 0, "llm_tokens": 0, "llm_cost_usd": 0.0}
+    if reply is not None and row["image_status"] == "ok":
+        row.update(correct=bool(reply.verdict) and reply.status == "answered", answer_status=reply.status,
+                   evidence=reply.evidence[:300], grade=reply.grade[:300], **(reply.usage or {}))
+    return row
+
+
+def needs_full_question(item: Any, protocol: EvaluationProtocol) -> bool:
+    """Whether an item gets the full-question check: the protocol asks for it and the item
+    is a scigen item with a multimodal_question (run.py folds it in for scigen only)."""
+    return (protocol.full_question and split_of(item.problem_id) == "scigen"
+            and bool(str(getattr(item, "multimodal_question", "") or "").strip()))
 
 
 def per_image_faithfulness(iv: pd.DataFrame, exclude_failed: bool = False) -> pd.DataFrame:
@@ -137,38 +220,77 @@ def iv_method(answerers) -> str | None:
     return "; ".join("OCR lookup (lower bound)" if is_ocr_lookup(n) else n for n in names)
 
 
-def answerer_settings(llm, ocr) -> str:
-    """What identifies the answerer in a fingerprint and in every row."""
-    if llm.is_offline("answerer"):
-        return ocr.describe()
-    grader = "" if llm.is_offline("grader") else f"|grader {llm.model_id('grader')}|{prompts.load('grade_answer').ref}"
-    sent = llm.client().sent_settings("answerer")
-    sent = (f"|T {sent['temperature_requested']}->{sent['temperature_sent']}, max_tokens {sent['max_tokens']}"
+def _study_roles(llm, protocol: EvaluationProtocol) -> dict[str, str]:
+    """The client roles of the scigenbench answer path: the answerer at temperature 0, the
+    grading step by the same model at 0, the full-question answer at the provider's
+    default temperature (ve_infer.py sends none) and its grading by the grader role's model
+    where one is configured (the study used a second model), else the answerer's."""
+    fq_grader = "answerer" if llm.is_offline("grader") else "grader"
+    return {"answer": client_role(llm, protocol, "answerer", temperature=protocol.answerer_temperature),
+            "grade": client_role(llm, protocol, "grader", base="answerer", temperature=protocol.answerer_temperature),
+            "full_question": client_role(llm, protocol, "full_question", base="answerer", temperature=None),
+            "full_question_grade": client_role(llm, protocol, "full_question_grader", base=fq_grader, temperature=None)}
+
+
+def _sent(llm, role: str) -> str:
+    sent = llm.client().sent_settings(role)
+    return (f"T {sent['temperature_requested']}->{sent['temperature_sent']}, max_tokens {sent['max_tokens']}"
             f"{', effort ' + sent['reasoning_effort'] if sent['reasoning_effort'] else ''}"
             f"{', thinking ' + str(sent['thinking_budget']) if sent['thinking_budget'] else ''}"
             f"{', seed ' + str(sent['seed']) if sent['seed'] is not None else ', no seed'}")
-    return f"{llm.model_id('answerer')}|{prompts.load('answer_from_image').ref}{grader}{sent}"
+
+
+def answerer_settings(llm, ocr) -> str:
+    """What identifies the answerer in a fingerprint and in every row."""
+    protocol = evaluation_protocol(llm)
+    if llm.is_offline("answerer"):
+        return ocr.describe()
+    if protocol.grade_every_reply:
+        roles = _study_roles(llm, protocol)
+        model = llm.model_id("answerer")
+        fq_model = llm.client().settings(roles["full_question_grade"]).model
+        return (f"{model}|{prompts.load(protocol.answer_prompt).ref}|{_sent(llm, roles['answer'])}"
+                f"|graded by {model}|{prompts.load(protocols.GRADE_PROMPT).ref}|{_sent(llm, roles['grade'])}"
+                f"|full question {prompts.load(protocols.FULL_QUESTION_PROMPT).ref}|{_sent(llm, roles['full_question'])}"
+                f"|graded by {fq_model}|{prompts.load(protocols.FULL_QUESTION_GRADE_PROMPT).ref}")
+    grader = "" if llm.is_offline("grader") else f"|grader {llm.model_id('grader')}|{prompts.load('grade_answer').ref}"
+    return f"{llm.model_id('answerer')}|{prompts.load(protocol.answer_prompt).ref}{grader}|{_sent(llm, 'answerer')}"
+
+
+def iv_settings(llm, ocr) -> list:
+    """What identifies the inverse validation in a fingerprint: the answerer and the
+    protocol (its choices and prompts), offline too (the order options are shown in)."""
+    protocol = evaluation_protocol(llm)
+    return [answerer_settings(llm, ocr), protocols.settings(
+        protocol, protocol.answer_prompt, *((protocols.GRADE_PROMPT, protocols.FULL_QUESTION_PROMPT,
+                                             protocols.FULL_QUESTION_GRADE_PROMPT) if protocol.grade_every_reply else ()))]
+
+
+CORRUPTED = "the stored figure cannot be decoded (corrupted)"
 
 
 def iv_table(items: pd.DataFrame, images: pd.DataFrame, model: str, storage, ocr, llm) -> pd.DataFrame:
     """One row per quiz: answered from the image (by the answerer role's model, else by
-    the OCR answerer) and blind; a missing or failed image answers nothing."""
+    the OCR answerer) and, under our protocol, blind; a missing or failed image answers
+    nothing. Under the scigenbench protocol each scigen item with a multimodal_question
+    gets one more row, the full-question check."""
     by_id = {r.problem_id: r for r in images.itertuples(index=False)}
+    protocol = evaluation_protocol(llm)
     offline = llm.is_offline("answerer")
     answerer = OFFLINE_ANSWERER if offline else answerer_settings(llm, ocr)
     if not offline:
-        prompt = prompts.load("answer_from_image")
-        seen = _llm_answers(storage, llm, prompt, items, by_id)
-        blind_seen = _llm_answers(storage, llm, prompt, items, by_id, blind=True)
+        seen = _llm_answers(storage, llm, protocol, items, by_id)
+        blind_seen = _llm_answers(storage, llm, protocol, items, by_id, blind=True) if protocol.blind_control else {}
+        full = _full_question_answers(storage, llm, protocol, items, by_id) if protocol.full_question else {}
     rows = []
     for item in items.itertuples(index=False):
         image = by_id.get(item.problem_id)
         # The OCR lookup reads nothing without an image: a blind control by it would be empty
         # by construction, so offline it is not measured (None), not 0.
         blind = None
-        if not offline:
+        if not offline and protocol.blind_control:
             def blind(q, opts, pid=item.problem_id):
-                return blind_seen[(pid, q, json.dumps(opts))][:2]
+                return blind_seen[(pid, q, json.dumps(opts))]
         answer = None
         if image is not None and image.status == "ok":
             if offline:
@@ -178,9 +300,13 @@ def iv_table(items: pd.DataFrame, images: pd.DataFrame, model: str, storage, ocr
                     return ocr.answer(tokens, q, opts)
             else:
                 def answer(q, opts, pid=item.problem_id):
-                    return seen[(pid, q, json.dumps(opts))]
-        rows += iv_rows(item, image, model, answer, answerer, blind)
-    return pd.DataFrame(rows, columns=IV_COLUMNS)
+                    return seen.get((pid, q, json.dumps(opts)), Answer(None, CORRUPTED, "corrupted"))
+        rows += iv_rows(item, image, model, answer, answerer, blind, protocol)
+        if not offline and needs_full_question(item, protocol):
+            rows.append(full_question_row(item, image, model, full.get(item.problem_id), answerer, protocol))
+    frame = pd.DataFrame(rows, columns=IV_COLUMNS)
+    frame["llm_cost_usd"] = frame["llm_cost_usd"].astype("Float64")
+    return frame
 
 
 class _Unread(str):
@@ -215,26 +341,75 @@ def grade(llm, pending: dict) -> dict:
             for k, r in zip(keys, results)}
 
 
-def _llm_answers(storage, llm, prompt, items: pd.DataFrame, images: dict, blind: bool = False) -> dict:
+def study_verdict(text: str) -> bool:
+    """The study's reading of a grading reply (quiz.py): the reply without its ```json
+    fences, as JSON, its ``is_correct``; anything unreadable is 0 (wrong, not a failure)."""
+    clean = (text or "").strip().replace("```json", "").replace("```", "").strip()
+    try:
+        value = json.loads(clean)
+    except json.JSONDecodeError:
+        return False
+    verdict = value.get("is_correct", 0) if isinstance(value, dict) else 0
+    return verdict is True or (not isinstance(verdict, bool) and pd.to_numeric(verdict, errors="coerce") == 1)
+
+
+def boxed_judgment(text: str) -> str:
+    """The study's reading of the full-question grader (prompts.py ``process_judgment``):
+    the last \\boxed{A|B|C}; else the reply itself when it is one letter; else, after
+    "Final Judgment:", the last "(X)" and then the last A-C letter; else ""."""
+    boxed = re.findall(r"boxed\{([A-C])\}", text or "")
+    if boxed:
+        return boxed[-1]
+    if text in ("A", "B", "C"):
+        return text
+    tail = (text or "").split("Final Judgment:")[-1]
+    for pattern in (r"\(([A-C])\)", r"([A-C])"):
+        found = re.findall(pattern, tail)
+        if found:
+            return found[-1]
+    return ""
+
+
+def _figure_url(storage, image, protocol: EvaluationProtocol) -> str | None:
+    """The figure as the answerer receives it (at most 1024 px; the study's RGB JPEG under
+    its protocol), or None for a stored file that cannot be decoded."""
+    return readable_data_url(storage.read_bytes(image.image_path), max_side=1024, rgb=protocol.rgb_images,
+                             jpeg_quality=protocol.answer_jpeg_quality)
+
+
+def _llm_answers(storage, llm, protocol: EvaluationProtocol, items: pd.DataFrame, images: dict,
+                 blind: bool = False) -> dict:
     """Every quiz of every rendered figure answered by the answerer role from the image
-    alone (or, for the blind control, with no image), options shown in the same shuffled
-    order as the rows record; keyed by (problem, quiz question, shown options) ->
-    (letter, evidence, answer_status). Replies are read by rule (a letter A-E, bold,
-    boxed, "the answer is C", "C. <text>"); the rest go to the grader role when it is
-    configured. A failed call counts as an abstention; a truncated one does not."""
-    requests, keys, option_texts = [], [], []
+    alone (or, for the blind control, with no image), options shown as the rows record
+    them; keyed by (problem, quiz question, shown options) -> Answer. A figure whose file
+    cannot be decoded is not sent (its rows say corrupted).
+
+    Ours: replies are read by rule (a letter A-E, bold, boxed, "the answer is C", "C.
+    <text>"); the rest go to the grader role when it is configured. A failed call counts as
+    an abstention; a truncated one does not. The study's: every reply goes to the grading
+    step (the answerer's model, text only, shown the question, the correct letter and the
+    reply); a failed answer or grading call is "failed"."""
+    prompt = prompts.load(protocol.answer_prompt)
+    requests, keys, option_texts, quizzes = [], [], [], []
     for item in items.itertuples(index=False):
         image = images.get(item.problem_id)
         if not blind and (image is None or image.status != "ok"):
             continue
-        url = None if blind else image_data_url(storage.read_bytes(image.image_path))
+        url = None if blind else _figure_url(storage, image, protocol)
+        if not blind and url is None:
+            continue  # corrupted: answered by nobody
         for i, quiz in enumerate(json.loads(item.quizzes_json)):
-            shown, _ = shuffle_options(quiz["options"], item.problem_id, i)
-            options = "\n".join(f"{letter}. {text}" for letter, text in shown.items())
+            shown, back = shown_options(quiz["options"], item.problem_id, i, protocol)
+            options = options_text(shown, protocol)
             keys.append((item.problem_id, quiz["question"], json.dumps(shown)))
             option_texts.append(options)
-            requests.append(Request(f"{item.problem_id}#{i}{'#blind' if blind else ''}", prompt.messages(
-                image_data_url=url, quiz_question=quiz["question"], options=options), prompt.sha256))
+            quizzes.append((quiz, back))
+            fields = ({"quiz_content": f"{quiz['question']}\nOptions:\n{options}"} if protocol.grade_every_reply
+                      else {"quiz_question": quiz["question"], "options": options})
+            requests.append(Request(f"{item.problem_id}#{i}{'#blind' if blind else ''}",
+                                    prompt.messages(image_data_url=url, **fields), prompt.sha256))
+    if protocol.grade_every_reply:
+        return _graded_answers(llm, protocol, requests, keys, option_texts, quizzes)
     with_grader = not llm.is_offline("grader")
     results = llm.client().batch("answerer", requests, _answer_parser("ABCDE", with_grader))
     unread = {key: (opts, str(r.value)) for key, opts, r in zip(keys, option_texts, results)
@@ -242,11 +417,73 @@ def _llm_answers(storage, llm, prompt, items: pd.DataFrame, images: dict, blind:
     graded = grade(llm, unread) if unread else {}
     out = {}
     for key, r in zip(keys, results):
+        usage = call_usage(llm, ("answerer", r))
         if r.status == "ok":
             letter = graded.get(key) if key in unread else r.value
-            out[key] = (letter, r.content[:100], "answered" if letter else "abstained")
+            out[key] = Answer(letter, r.content[:100], "answered" if letter else "abstained", usage=usage)
         elif r.status == "truncated":
-            out[key] = (None, r.reason[:300], "truncated")
+            out[key] = Answer(None, r.reason[:300], "truncated", usage=usage)
         else:
-            out[key] = (None, r.reason[:100], "abstained")
+            out[key] = Answer(None, r.reason[:100], "abstained", usage=usage)
+    return out
+
+
+def _graded_answers(llm, protocol: EvaluationProtocol, requests: list, keys: list, option_texts: list,
+                    quizzes: list) -> dict:
+    """The study's answer path: the raw replies, then one grading call per reply."""
+    roles = _study_roles(llm, protocol)
+    client = llm.client()
+    results = client.batch(roles["answer"], requests)
+    grade_prompt = prompts.load(protocols.GRADE_PROMPT)
+    pending = [(k, r, q) for k, r, q in zip(range(len(keys)), results, quizzes) if r.status == "ok"]
+    grade_requests = [Request(f"{requests[k].item_id}#grade", grade_prompt.messages(
+        question=f"{q[0]['question']}\nOptions:\n{option_texts[k]}", answer=q[0]["correct_option"],
+        model_response=r.content.strip()), grade_prompt.sha256) for k, r, q in pending]
+    grades = dict(zip((k for k, _, _ in pending), client.batch(roles["grade"], grade_requests)))
+    out = {}
+    for k, (key, r) in enumerate(zip(keys, results)):
+        g = grades.get(k)
+        usage = call_usage(llm, (roles["answer"], r), (roles["grade"], g))
+        if r.status != "ok" or g is None or g.status != "ok":
+            why = r.reason if r.status != "ok" else f"grading: {g.reason if g is not None else 'not sent'}"
+            out[key] = Answer(None, why[:300], "failed", usage=usage)
+            continue
+        out[key] = Answer(schemas.read_letter(r.content, "ABCDE"), r.content[:300], "answered",
+                          verdict=study_verdict(g.content), grade=g.content[:300], usage=usage)
+    return out
+
+
+def _full_question_answers(storage, llm, protocol: EvaluationProtocol, items: pd.DataFrame, images: dict) -> dict:
+    """The full-question check (ve_infer.py): each scigen item's multimodal_question
+    answered from its figure, then graded against the item's answer; {problem: Answer}."""
+    roles = _study_roles(llm, protocol)
+    client = llm.client()
+    prompt, grader = prompts.load(protocols.FULL_QUESTION_PROMPT), prompts.load(protocols.FULL_QUESTION_GRADE_PROMPT)
+    requests, asked, out = [], [], {}
+    for item in items.itertuples(index=False):
+        image = images.get(item.problem_id)
+        if not needs_full_question(item, protocol) or image is None or image.status != "ok":
+            continue
+        url = _figure_url(storage, image, protocol)
+        if url is None:
+            out[item.problem_id] = Answer(None, CORRUPTED, "corrupted")
+            continue
+        requests.append(Request(f"{item.problem_id}#full", prompt.messages(
+            image_data_url=url, question=item.multimodal_question), prompt.sha256))
+        asked.append(item)
+    results = client.batch(roles["full_question"], requests)
+    answered = [(item, r) for item, r in zip(asked, results) if r.status == "ok"]
+    grades = client.batch(roles["full_question_grade"], [Request(f"{item.problem_id}#full#grade", grader.messages(
+        question=item.multimodal_question, answer=str(item.answer), model_response=r.content.strip()), grader.sha256)
+        for item, r in answered])
+    graded = {item.problem_id: g for (item, _), g in zip(answered, grades)}
+    for item, r in zip(asked, results):
+        g = graded.get(item.problem_id)
+        usage = call_usage(llm, (roles["full_question"], r), (roles["full_question_grade"], g))
+        if r.status != "ok" or g is None or g.status != "ok":
+            why = r.reason if r.status != "ok" else f"grading: {g.reason if g is not None else 'not sent'}"
+            out[item.problem_id] = Answer(None, why[:300], "failed", usage=usage)
+            continue
+        out[item.problem_id] = Answer(None, r.content[:300], "answered", verdict=boxed_judgment(g.content) == "A",
+                                      grade=g.content[-300:], usage=usage)
     return out

@@ -4,15 +4,19 @@ proxies of :mod:`scigen_dagster.evaluation.proxies` in columns of their own."""
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 import pandas as pd
 
 from scigen_dagster import prompts
 from scigen_dagster.evaluation import proxies
+from scigen_dagster.evaluation.protocol import EvaluationProtocol, call_usage, client_role, evaluation_protocol
+from scigen_dagster.evaluation.protocol import settings as protocol_settings
 from scigen_dagster.llm import schemas
 from scigen_dagster.llm.client import Request
-from scigen_dagster.llm.vision import image_data_url
+from scigen_dagster.llm.vision import readable_data_url
 
 JUDGE_DIMENSIONS = (
     "Correctness_Fidelity",
@@ -38,17 +42,43 @@ def offline_judge_row(question: str, image_row: Any, png: bytes | None, tokens) 
         "judge_status": status, "not_measured": ",".join(JUDGE_DIMENSIONS), "not_measured_reason": OFFLINE_REASON}
 
 
+_FENCED_JSON = re.compile(r"```json\s*(.*?)```", re.S | re.I)
+
+
+def parse_fenced_scores(text: str) -> dict[str, int | None]:
+    """The study's judge reading (llm_as_judge.py): only a fenced ```json block counts; a
+    key it lacks scores 0, a value that is not a whole number is missing (the study's mean
+    drops such a row). No block, or a block that is not JSON, raises (asked again)."""
+    m = _FENCED_JSON.search(text or "")
+    if not m:
+        raise ValueError("no ```json block with the five scores")
+    try:
+        raw = json.loads(m.group(1).strip())
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"the ```json block is not JSON: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ValueError("the ```json block is not an object")
+    out: dict[str, int | None] = {}
+    for d in JUDGE_DIMENSIONS:
+        value = raw.get(d, 0)
+        number = pd.to_numeric(value, errors="coerce") if not isinstance(value, bool) else float("nan")
+        out[d] = int(number) if pd.notna(number) and float(number).is_integer() else None
+    return out
+
+
 def llm_judge_row(result: Any) -> dict[str, Any]:
     """Scores of a judge model's validated reply; a failed judgement is missing, never 0."""
     if result.status == "ok":
-        return result.value.model_dump() | {"judge_status": "ok", "not_measured": "", "not_measured_reason": ""}
+        scores = result.value if isinstance(result.value, dict) else result.value.model_dump()
+        return scores | {"judge_status": "ok", "not_measured": "", "not_measured_reason": ""}
     return dict.fromkeys(JUDGE_DIMENSIONS) | {
         "judge_status": f"{result.status}: {result.reason}"[:300], "not_measured": ",".join(JUDGE_DIMENSIONS),
         "not_measured_reason": "the judge call failed (missing, never 0)"}
 
 
-JUDGE_COLUMNS = ["problem_id", "model", "judge", "judge_temperature", "prompt", *JUDGE_DIMENSIONS,
-                 "judge_status", "not_measured", "not_measured_reason", *proxies.PROXY_COLUMNS]
+JUDGE_COLUMNS = ["problem_id", "model", "protocol", "judge", "judge_temperature", "prompt", *JUDGE_DIMENSIONS,
+                 "judge_status", "not_measured", "not_measured_reason", *proxies.PROXY_COLUMNS,
+                 "llm_calls", "llm_tokens", "llm_cost_usd"]
 
 
 class _Missing:
@@ -60,21 +90,41 @@ class _Missing:
 MISSING_IMAGE = _Missing()
 
 
+def judge_temperature(llm, protocol: EvaluationProtocol) -> float | None:
+    return llm.judge.temperature if protocol.judge_temperature is None else protocol.judge_temperature
+
+
+def judge_role(llm, protocol: EvaluationProtocol | None = None) -> str:
+    """The client role the judge's calls go under (its own per protocol, see client_role)."""
+    protocol = protocol or evaluation_protocol(llm)
+    return client_role(llm, protocol, "judge", temperature=judge_temperature(llm, protocol))
+
+
+def _judge_schema(protocol: EvaluationProtocol) -> dict | None:
+    """The reply schema sent as response_format: none under the study's contract (a reasoned
+    reply ending in a fenced json block)."""
+    return None if protocol.judge_fenced_json else schemas.json_schema(schemas.JudgeScores)
+
+
 def judge_settings(llm) -> object:
-    """What identifies the judge in a fingerprint: the offline proxy, or the model, its
-    temperature and the rubric prompt's hash."""
+    """What identifies the judge in a fingerprint: the protocol, and the offline proxy or
+    the model, its temperature and the rubric prompt's hash."""
+    protocol = evaluation_protocol(llm)
     if llm.is_offline("judge"):
-        return OFFLINE_JUDGE
-    return [llm.model_id("judge"), llm.judge.temperature, prompts.load("judge").sha256,
-            llm.client().sent_settings("judge", schemas.json_schema(schemas.JudgeScores))]
+        return [OFFLINE_JUDGE, protocol.name]
+    return [llm.model_id("judge"), judge_temperature(llm, protocol), protocol_settings(protocol, protocol.judge_prompt),
+            llm.client().sent_settings(judge_role(llm, protocol), _judge_schema(protocol))]
 
 
 def judge_frame(rows: list[dict]) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=JUDGE_COLUMNS)
-    for c in (*JUDGE_DIMENSIONS, "text_overlaps", "labels_crossed_by_lines", "text_lines_read"):
+    for c in (*JUDGE_DIMENSIONS, "text_overlaps", "labels_crossed_by_lines", "text_lines_read", "llm_calls",
+              "llm_tokens"):
         frame[c] = frame[c].astype("Int64")
-    frame["given_values_shown"] = frame["given_values_shown"].astype("Float64")
+    for c in ("given_values_shown", "llm_cost_usd"):
+        frame[c] = frame[c].astype("Float64")
     return frame
+
 
 
 def _figure(storage, ocr, image) -> tuple[bytes | None, list | None]:
@@ -88,36 +138,46 @@ def judge_table(items: pd.DataFrame, images: pd.DataFrame, model: str, storage, 
     """Every item's figure: the rubric by the judge role's model when one is configured
     (else "not measured"), and the OCR proxies of its PNG either way."""
     by_id = {r.problem_id: r for r in images.itertuples(index=False)}
+    protocol = evaluation_protocol(llm)
     if not llm.is_offline("judge"):
-        return _llm_judge_table(storage, ocr, llm, model, items, by_id)
+        return _llm_judge_table(storage, ocr, llm, protocol, model, items, by_id)
     rows = []
     for item in items.itertuples(index=False):
         image = by_id.get(item.problem_id)
         row = offline_judge_row(item.question, image or MISSING_IMAGE, *_figure(storage, ocr, image))
-        rows.append({"problem_id": item.problem_id, "model": model, "judge": OFFLINE_JUDGE,
-                     "judge_temperature": None, "prompt": "", **row})
+        rows.append({"problem_id": item.problem_id, "model": model, "protocol": protocol.name, "judge": OFFLINE_JUDGE,
+                     "judge_temperature": None, "prompt": "", **row, "llm_calls": 0, "llm_tokens": 0,
+                     "llm_cost_usd": 0.0})
     return judge_frame(rows)
 
 
-def _llm_judge_table(storage, ocr, llm, model: str, items: pd.DataFrame, images: dict) -> pd.DataFrame:
-    """One judge call per rendered figure (image + problem text), validated to the five
-    integer scores; a figure that never rendered is not sent and stays missing."""
-    prompt = prompts.load("judge")
+def _llm_judge_table(storage, ocr, llm, protocol: EvaluationProtocol, model: str, items: pd.DataFrame,
+                     images: dict) -> pd.DataFrame:
+    """One judge call per rendered figure (image + problem text), read into the five
+    integer scores; a figure that never rendered, or whose file cannot be decoded, is not
+    sent and stays missing. Under the scigenbench protocol the judge gets the study's
+    rubric, the figure at full resolution (RGB) after the text, and its reply is read from
+    the fenced json block only."""
+    prompt = prompts.load(protocol.judge_prompt)
+    role = judge_role(llm, protocol)
+    parse = parse_fenced_scores if protocol.judge_fenced_json else schemas.parse_judge
     requests, rows = [], {}
     for item in items.itertuples(index=False):
         image = images.get(item.problem_id)
         png, tokens = _figure(storage, ocr, image)
-        rows[item.problem_id] = {"problem_id": item.problem_id, "model": model, "judge": llm.model_id("judge"),
-                                 "judge_temperature": llm.judge.temperature, "prompt": prompt.ref}
+        rows[item.problem_id] = {"problem_id": item.problem_id, "model": model, "protocol": protocol.name,
+                                 "judge": llm.model_id("judge"), "judge_temperature": judge_temperature(llm, protocol),
+                                 "prompt": prompt.ref, "llm_calls": 0, "llm_tokens": 0, "llm_cost_usd": 0.0}
         rows[item.problem_id] |= proxies.proxy_row(item.question, png, tokens)
-        if png is None:
+        url = readable_data_url(png, max_side=protocol.judge_image_max_side, rgb=protocol.rgb_images)
+        if url is None:
+            why = "no figure to judge" if png is None else "the stored figure cannot be decoded (corrupted)"
             rows[item.problem_id] |= dict.fromkeys(JUDGE_DIMENSIONS) | {
-                "judge_status": "no_image", "not_measured": ",".join(JUDGE_DIMENSIONS),
-                "not_measured_reason": "no figure to judge"}
+                "judge_status": "no_image" if png is None else "corrupted", "not_measured": ",".join(JUDGE_DIMENSIONS),
+                "not_measured_reason": why}
             continue
-        requests.append(Request(item.problem_id, prompt.messages(image_data_url=image_data_url(png),
-                                                                 question=item.question), prompt.sha256))
-    for result in llm.client().batch("judge", requests, schemas.parse_judge,
-                                     schema=schemas.json_schema(schemas.JudgeScores)):
-        rows[result.item_id] |= llm_judge_row(result)
+        requests.append(Request(item.problem_id, prompt.messages(image_data_url=url, question=item.question),
+                                prompt.sha256))
+    for result in llm.client().batch(role, requests, parse, schema=_judge_schema(protocol)):
+        rows[result.item_id] |= llm_judge_row(result) | call_usage(llm, (role, result))
     return judge_frame(list(rows.values()))

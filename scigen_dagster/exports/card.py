@@ -10,6 +10,9 @@ from scigen_dagster.reporting.formatting import format_value
 
 LICENSE = "apache-2.0"
 
+PROTOCOL_NOTE = ("strict: ours, options shuffled, abstention allowed, a blind control, a failed figure is not "
+                 "faithful; scigenbench: the SciGenBench study's prompts, option order, grading and denominators")
+
 
 def front_matter(manifest: dict) -> list[str]:
     """The Hub's dataset-card header: one config per set in HF format (the VeRL files have
@@ -68,6 +71,8 @@ def dataset_card(manifest: dict) -> str:
         f"image types as far as the data allow; sizes are log-spaced; order seed {m['thresholds']['subset_seed']}.",
         "", "## How it was made", "",
         f"- code: {m['code']['package']}, git {m['code']['git_commit']}, source sha256 {m['code']['source_sha256']}",
+        f"- evaluation protocol: {', '.join(m.get('protocol') or []) or 'none'} "
+        f"({PROTOCOL_NOTE})",
         f"- judge: {', '.join(m['judge']) or 'none'}",
         f"- inverse-validation answerer: {', '.join(m['answerer']) or 'none'}"
         + (f" ({OCR_LOOKUP_NOTE})" if any(is_ocr_lookup(a) for a in m["answerer"]) else ""),

@@ -61,3 +61,13 @@ def evaluator_settings(frames: list[pd.DataFrame], columns: list[str]) -> list[s
                          if v is not None and not (isinstance(v, float) and np.isnan(v)) and str(v) != ""]
                 values.add(", ".join(parts))
     return sorted(values)
+
+
+def protocols(frames: list[pd.DataFrame]) -> list[str]:
+    """The evaluation protocols whose rows the tables hold (strict for rows written before
+    there was a protocol column)."""
+    found = set()
+    for frame in frames:
+        if len(frame):
+            found |= set(frame["protocol"].fillna("strict").astype(str)) if "protocol" in frame else {"strict"}
+    return sorted(found)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 
 from scigen_dagster import taxonomy
-from scigen_dagster.evaluation import inverse
+from scigen_dagster.evaluation import inverse, scores
 from scigen_dagster.evaluation.judge import JUDGE_DIMENSIONS
 
 OFFLINE_PROXIES = "offline proxies"
@@ -42,8 +42,8 @@ def select_for_training(items: pd.DataFrame, tables: dict[str, pd.DataFrame], re
     usable = images[(images["status"] == "ok") & ~images["answer_leak"].fillna(False).astype(bool)]
     chosen = items.merge(usable[["problem_id", "image_path", "image_sha256", "model"]], on="problem_id")
     if require_faithful:
-        per = inverse.per_image_faithfulness(iv)
-        chosen = chosen[chosen["problem_id"].isin(per.loc[per["faithful"], "problem_id"])]
+        per = scores.per_image(iv)  # faithful under the protocol the rows were made under
+        chosen = chosen[chosen["problem_id"].isin(per.loc[per["faithful"].astype(bool), "problem_id"])]
     dims = list(JUDGE_DIMENSIONS)
     means = judge.set_index("problem_id")[dims].apply(pd.to_numeric, errors="coerce").mean(axis=1, skipna=True) \
         if len(judge) else pd.Series(dtype=float)

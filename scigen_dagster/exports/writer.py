@@ -75,6 +75,11 @@ def evaluators(tables: list[Mapping[str, pd.DataFrame]]) -> dict[str, list[str]]
             "answerer": provenance.evaluator_settings([t["iv_results"] for t in tables], provenance.ANSWERER_SETTINGS)}
 
 
+def protocols(tables: list[Mapping[str, pd.DataFrame]]) -> list[str]:
+    """The evaluation protocols that verified the exported models' figures."""
+    return provenance.protocols([t[f] for t in tables for f in ("judge_scores", "iv_results")])
+
+
 def verified_by(evaluated: Mapping[str, list[str]]) -> list[str]:
     """What verified the exports, for the manifest and the card: the rubric judge and
     answerer ids that are models, or "offline proxies" for the offline ones."""
@@ -106,6 +111,7 @@ def write_exports(storage, specs: list, selections: Mapping[str, pd.DataFrame], 
         "thresholds": dict(settings),
         "models": {s.name: s.model_kind.describe(s) for s in specs},
         **evaluated,
+        "protocol": protocols(tables),
         "verified_by": verified_by(evaluated),
         "prompts": dict(prompt_hashes),
         "candidates": dict(candidates),

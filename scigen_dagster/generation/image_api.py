@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 from PIL import Image
 
+from scigen_dagster.generation import protocol
 from scigen_dagster.generation.image_table import IMAGE_COLUMNS, base_row
 from scigen_dagster.llm.client import Request
 
@@ -20,6 +21,7 @@ if TYPE_CHECKING:  # the registry imports the generation functions of each kind
 def render_image_api(items: pd.DataFrame, spec: ModelSpec, llm, storage) -> pd.DataFrame:
     """Closed image models through litellm's image generation, with the cache, ledger,
     limits and retries of every other model call; a failure stays in the row."""
+    spec = protocol.apply(spec)  # the scigenbench protocol wraps the problem in the study's illustrator brief
     client = llm.client_with(f"images:{spec.name}", spec.image_api_settings())
     prompt_hash = hashlib.sha256(spec.prompt_template.encode()).hexdigest()
     rows, requests = [], []

@@ -12,7 +12,7 @@ if TYPE_CHECKING:  # the registry imports the generation functions of each kind
 IMAGE_COLUMNS = [
     "problem_id", "model", "status", "reason", "image_sha256", "image_path", "width", "height",
     "attempts", "plan_json", "code", "exec_log", "render_seconds", "text_labels_json",
-    "overlapping_text_pairs", "prompt", "seed", "note", "answer_leak", "leak_terms",
+    "overlapping_text_pairs", "prompt", "seed", "note", "answer_leak", "leak_terms", "protocol",
 ]
 
 
@@ -32,4 +32,5 @@ def base_row(problem_id: str, spec: ModelSpec) -> dict[str, Any]:
         "problem_id": problem_id, "model": spec.name, "reason": "", "attempts": 0,
         "plan_json": "", "code": "", "exec_log": "", "text_labels_json": "[]",
         "overlapping_text_pairs": None, "prompt": "", "note": "",
+        "protocol": spec.protocol or None,  # the generation protocol (resolved by generation.protocol.apply)
     }

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from scigen_dagster import prompts
+from scigen_dagster.generation import protocol as generation_protocol
 from scigen_dagster.generation import rules as imgcoder_rules
 from scigen_dagster.generation.image_table import IMAGE_COLUMNS, base_row, item_dict
 from scigen_dagster.generation.plan import FigurePlan
@@ -23,9 +24,12 @@ OFFLINE_PLANNER = "offline:rules"
 
 def render_imgcoder(items: pd.DataFrame, spec: ModelSpec, sandbox, storage, llm=None) -> pd.DataFrame:
     """Plan and render every item; a failed render goes back to the planner with its
-    error (up to ``spec.max_attempts``), and the final status is recorded."""
+    error (up to ``spec.max_attempts``: one under the scigenbench protocol), and the final
+    status is recorded."""
+    spec = generation_protocol.apply(spec)
+    planner_prompt = generation_protocol.generation_protocol(spec).planner_prompt
     planner_ref = (f"{OFFLINE_PLANNER}:{imgcoder_rules.PLANNER_VERSION}" if spec.planner == OFFLINE_PLANNER
-                   else f"{spec.planner}|{prompts.load('imgcoder_plan').ref}")
+                   else f"{spec.planner}|{prompts.load(planner_prompt).ref}")
     rows = {r.problem_id: base_row(r.problem_id, spec) | {"prompt": planner_ref} for r in items.itertuples(index=False)}
     pending = {r.problem_id: (item_dict(r), None) for r in items.itertuples(index=False)}
     for attempt in range(1, spec.max_attempts + 1):

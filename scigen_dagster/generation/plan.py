@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["PLAN_SECTIONS", "FigurePlan", "parse_plan_text"]
+__all__ = ["PLAN_SECTIONS", "FigurePlan", "NoCode", "parse_any_plan", "parse_plan_text"]
 
 
 PLAN_SECTIONS = ("Image Content", "Layout", "Labels", "Drawing Considerations")
@@ -117,3 +117,29 @@ def parse_plan_text(text: str) -> FigurePlan:
     if problems:
         raise ValueError("cannot parse plan: " + "; ".join(problems))
     return FigurePlan(sections=sections, code=code.rstrip("\n") + "\n")
+
+
+NOT_WRITTEN = "(not written)"
+
+
+@dataclass(frozen=True)
+class NoCode:
+    """A planner reply with no code block to run: the item fails (never re-asked)."""
+
+    reason: str
+    status: str = "failed"
+
+
+def parse_any_plan(text: str) -> FigurePlan | NoCode:
+    """The study's runner: the first fenced code block is the script, whatever the plan
+    around it looks like (a plan that does not parse reads "(not written)"); no block, no figure.
+    Never raises, so the reply is never sent back for a repair."""
+    text = (text or "").replace("\r\n", "\n")
+    block = _code_block(text)
+    if not block or not block[1].strip():
+        preview = text[:200].replace("\n", "\\n") or "empty"
+        return NoCode(f"no code block found (model said: {preview})")
+    try:
+        return parse_plan_text(text)
+    except ValueError:  # a plan that does not parse is still run, as in the study; its parts are not kept
+        return FigurePlan(dict.fromkeys(PLAN_SECTIONS, NOT_WRITTEN), block[1].rstrip("\n") + "\n")

@@ -204,6 +204,10 @@ class CallResult(Generic[T]):
     cost_usd: float | None = 0.0  # None: the model's price is unknown
     attempts: int = 0
     sent: dict[str, Any] = field(default_factory=dict)  # requested and sent settings
+    # The tokens of the reply itself, paid now or when it was cached (what the call costs
+    # whoever paid for it): a protocol's cost reads these.
+    reply_prompt_tokens: int = 0
+    reply_completion_tokens: int = 0
 
 
 @dataclass
@@ -487,6 +491,8 @@ class LLMClient:
         if self.cache is not None and (hit := self.cache.get(key)) is not None:
             self.ledger.cache_hits += 1
             result.cached = True
+            result.reply_prompt_tokens += int(hit.get("prompt_tokens") or 0)
+            result.reply_completion_tokens += int(hit.get("completion_tokens") or 0)
             return hit["content"]
         self.ledger.cache_misses += 1
         max_tokens = settings.max_tokens if image_size is None else 0
@@ -559,6 +565,8 @@ class LLMClient:
         self.ledger.settle(estimate, role, cost, pt, ct, settings.model)
         result.prompt_tokens += pt
         result.completion_tokens += ct
+        result.reply_prompt_tokens += pt
+        result.reply_completion_tokens += ct
         result.cost_usd = None if cost is None or result.cost_usd is None else result.cost_usd + cost
 
     @staticmethod

@@ -3,6 +3,9 @@
 Each template is a Markdown file with a ``version:`` line and ``## system`` / ``## user``
 sections; placeholders are ``{name}``. The hash of the file is stored in every row a
 prompt produced, so a changed prompt is visible in the data and misses the cache.
+
+An empty system section sends no system message (the study's prompts are one user
+message), and an ``image: after`` line puts a figure after the text instead of before it.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ class Prompt:
     system: str
     user: str
     sha256: str
+    image_after_text: bool = False
 
     @property
     def ref(self) -> str:
@@ -32,8 +36,10 @@ class Prompt:
         user = self.user.format(**fields)
         content: Any = user
         if image_data_url:
-            content = [{"type": "image_url", "image_url": {"url": image_data_url}}, {"type": "text", "text": user}]
-        return [{"role": "system", "content": self.system.format(**fields)}, {"role": "user", "content": content}]
+            parts = [{"type": "image_url", "image_url": {"url": image_data_url}}, {"type": "text", "text": user}]
+            content = parts[::-1] if self.image_after_text else parts
+        system = [{"role": "system", "content": self.system.format(**fields)}] if self.system else []
+        return system + [{"role": "user", "content": content}]
 
 
 @lru_cache(maxsize=None)
@@ -44,7 +50,9 @@ def load(name: str) -> Prompt:
     sections = dict(zip(parts[1::2], (p.strip() for p in parts[2::2])))
     if not version or set(sections) != {"system", "user"}:
         raise ValueError(f"prompt {name!r} needs a `version:` line and `## system` / `## user` sections")
-    return Prompt(name, version.group(1), sections["system"], sections["user"], hashlib.sha256(text.encode()).hexdigest())
+    after = re.search(r"^image:\s*after\s*$", text.split("## ", 1)[0], re.M) is not None
+    return Prompt(name, version.group(1), sections["system"], sections["user"], hashlib.sha256(text.encode()).hexdigest(),
+                  after)
 
 
 def names() -> list[str]:

@@ -28,12 +28,16 @@ class ModelSpec(BaseModel):
     kind: Literal["imgcoder", "diffusers", "image_api", "reference"]
     display_name: str = ""
     enabled: bool = True
+    # "strict" or "scigenbench": the protocol this model's figures are made under (the
+    # planner's prompt and attempts, the pixel prompt); empty: $SCIGEN_GENERATION_PROTOCOL,
+    # else $SCIGEN_PROTOCOL, else strict (generation/protocol.py)
+    protocol: Literal["", "strict", "scigenbench"] = ""
     # imgcoder: "offline:rules" or a litellm model id for the planner
     planner: str = "offline:rules"
     max_attempts: int = Field(default=2, ge=1, le=5)
     api_base: str | None = None
     api_key_env: str | None = None  # the NAME of the environment variable holding the key
-    temperature: float = 0.0
+    temperature: float | None = 0.0  # None: the provider's default (left unsent)
     max_tokens: int = Field(default=4096, ge=64)
     # the planner's thinking (see llm.client.request_params) and prices for a model the
     # price map lacks (dollars per million tokens); rpm / tpm limit the planner's calls

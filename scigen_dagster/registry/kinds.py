@@ -66,6 +66,11 @@ class ModelKind:
         return not self.is_ceiling  # real figures compared with themselves would score perfectly
 
 
+def _protocol(spec: ModelSpec) -> str:
+    """The generation protocol in a model's one-line description (once it is resolved)."""
+    return f", {spec.protocol} protocol" if spec.protocol else ""
+
+
 class ImgCoderKind(ModelKind):
     def resource_keys(self, spec: ModelSpec) -> dict[str, str]:
         return {"sandbox": "sandbox", "llm": "llm"}
@@ -74,7 +79,7 @@ class ImgCoderKind(ModelKind):
         return {"sandbox": resources.sandbox.renderer(), "llm": resources.llm}
 
     def describe(self, spec: ModelSpec) -> str:
-        return f"imgcoder, planner {spec.planner}, max_attempts {spec.max_attempts}"
+        return f"imgcoder, planner {spec.planner}, max_attempts {spec.max_attempts}{_protocol(spec)}"
 
 
 class DiffusersKind(ModelKind):
@@ -92,7 +97,8 @@ class DiffusersKind(ModelKind):
         return {"diffusion": getattr(resources, self.diffusion_key(spec)).generator()}
 
     def describe(self, spec: ModelSpec) -> str:
-        return f"diffusers {spec.model}, {spec.steps} steps, guidance {spec.guidance_scale}, {spec.width}x{spec.height}"
+        return (f"diffusers {spec.model}, {spec.steps} steps, guidance {spec.guidance_scale}, {spec.width}x{spec.height}"
+                f"{_protocol(spec)}")
 
 
 class ImageApiKind(ModelKind):
@@ -100,7 +106,7 @@ class ImageApiKind(ModelKind):
         return {"llm": "llm"}
 
     def describe(self, spec: ModelSpec) -> str:
-        return f"image API {spec.model}, size {spec.size}"
+        return f"image API {spec.model}, size {spec.size}{_protocol(spec)}"
 
 
 class ReferenceKind(ModelKind):
@@ -111,15 +117,15 @@ class ReferenceKind(ModelKind):
 KINDS: Mapping[str, ModelKind] = {kind.name: kind for kind in (
     ImgCoderKind("imgcoder", render_imgcoder, frozenset({"python", "matplotlib"}),
                  "the four-part plan, the code, attempts and execution log", writes_code=True,
-                 fields=("planner", "max_attempts", "api_base", "api_key_env", "temperature", "max_tokens",
+                 fields=("protocol", "planner", "max_attempts", "api_base", "api_key_env", "temperature", "max_tokens",
                          "reasoning_effort", "thinking_budget", "concurrency", "rpm", "tpm",
                          "input_usd_per_mtok", "output_usd_per_mtok")),
     DiffusersKind("diffusers", render_diffusers, frozenset({"pytorch", "diffusers"}),
                   "the prompt and the seed", pool=GPU_POOL,
-                  fields=("model", "steps", "guidance_scale", "width", "height", "batch_size", "device", "dtype",
+                  fields=("protocol", "model", "steps", "guidance_scale", "width", "height", "batch_size", "device", "dtype",
                           "cpu_offload", "attention_slicing", "prompt_template", "seed")),
     ImageApiKind("image_api", render_image_api, frozenset({"python", "api"}), "the prompt",
-                 fields=("model", "size", "prompt_template", "api_base", "api_key_env", "concurrency", "rpm", "tpm",
+                 fields=("protocol", "model", "size", "prompt_template", "api_base", "api_key_env", "concurrency", "rpm", "tpm",
                          "input_usd_per_mtok", "output_usd_per_mtok")),
     ReferenceKind("reference", copy_reference_figures, frozenset({"python"}),
                   "the benchmark's real reference figures, for the ceiling row", is_ceiling=True),

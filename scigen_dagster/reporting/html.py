@@ -110,13 +110,15 @@ def _evaluated_by(board: pd.DataFrame) -> str:
     overall = ordered_rows(overall_rows(board))
     if not {"rubric_judge", "iv_answerer"} <= set(overall.columns) or overall.empty:
         return ""
+    columns = [c for c in ("protocol", "rubric_judge", "iv_answerer") if c in overall.columns]
     body = "".join(
         f'<tr><th class="name" scope="row">{escape_html(display_name_of(r))}</th>'
-        + "".join(f'<td class="name">{escape_html(NM if is_missing(r[c]) else r[c])}</td>'
-                  for c in ("rubric_judge", "iv_answerer")) + "</tr>"
+        + "".join(f'<td class="name">{escape_html(NM if is_missing(r[c]) or r[c] == "" else r[c])}</td>'
+                  for c in columns) + "</tr>"
         for r in overall.to_dict("records"))
+    heads = {"protocol": "protocol", "rubric_judge": "rubric judge", "iv_answerer": "inverse-validation answerer"}
     return ('<h3>Evaluated by</h3><div class="scroll"><table class="evaluated-by"><thead><tr>'
-            '<th class="name">Model</th><th>rubric judge</th><th>inverse-validation answerer</th></tr></thead>'
+            '<th class="name">Model</th>' + "".join(f"<th>{heads[c]}</th>" for c in columns) + "</tr></thead>"
             f"<tbody>{body}</tbody></table></div>")
 
 
@@ -124,7 +126,7 @@ def _group_table(board: pd.DataFrame, scope: str, groups: Iterable[str], metric:
     models = models_in_order(board, metric)
     part = board[board["scope"] == scope] if "scope" in board.columns else board.iloc[0:0]
     cells = {(r["group"], r["model"]): r for r in part.to_dict("records")}
-    title = "Subject" if scope == "subject" else "Image type"
+    title = {"subject": "Subject", "split": "Subset"}.get(scope, "Image type")
     head = f'<tr><th class="name">{title}</th>' + "".join(f"<th>{escape_html(name)}</th>" for _, name in models) + "</tr>"
     body = []
     for g in groups:
@@ -175,6 +177,10 @@ def html_report(board: pd.DataFrame, plots: Mapping[str, bytes],
         out.append('<dl class="help">' + "".join(f"<dt>{escape_html(m)}</dt><dd>{escape_html(h)}</dd>" for m, h in helps) + "</dl>")
     out += ["<h2>R_inv by subject</h2>", _group_table(board, "subject", taxonomy.SUBJECTS),
             "<h2>R_inv by image type</h2>", _group_table(board, "type", taxonomy.LABELS)]
+    splits = sorted(board.loc[board["scope"] == "split", "group"].unique()) if "scope" in board.columns else []
+    if splits:  # the study reports scigen and seephys apart: so does every protocol here
+        out += ["<h2>R_inv by subset</h2>", _group_table(board, "split", splits),
+                "<h2>Question accuracy by subset</h2>", _group_table(board, "split", splits, "question_acc")]
     if plots:
         out.append("<h2>Plots</h2>")
         for key, png in plots.items():

@@ -7,8 +7,9 @@ import numpy as np
 import pandas as pd
 
 from scigen_dagster import taxonomy
-from scigen_dagster.evaluation import inverse, stats
+from scigen_dagster.evaluation import inverse, scores, stats
 from scigen_dagster.evaluation.judge import JUDGE_DIMENSIONS
+from scigen_dagster.evaluation.protocol import STRICT, split_of
 from scigen_dagster.evaluation.proxies import PROXY_HELP
 from scigen_dagster.reporting.formatting import format_value, is_missing
 
@@ -24,41 +25,75 @@ NOTE = "note"
 NO_REAL_FIGURES = "no items: the corpus ships no real figures"
 NO_FIGURES = "no items: no figures in the materialized partitions"
 
+# What the evaluation of a row cost (judge and inverse-validation calls at list price,
+# whether paid in this run or served from the cache): each protocol shows its own.
+COST_METRICS = ["eval_calls", "eval_tokens", "eval_cost_usd"]
 
-METRICS = ["images", "image_success", "R_inv", "R_inv_orig", "R_inv_ref_items", "question_acc",
-           *JUDGE_DIMENSIONS, *PROXY_METRICS, "psnr", "ssim", "ms_ssim", "fid", "kid", "clip_score",
-           *[f"{m}_ci{end}" for m in CI_METRICS for end in ("_low", "_high")]]
+METRICS = ["images", "image_success", "R_inv", "R_inv_quizzes", "R_inv_orig", "R_inv_ref_items", "question_acc",
+           "full_question_acc", "iv_images", *JUDGE_DIMENSIONS, *PROXY_METRICS, "psnr", "ssim", "ms_ssim", "fid", "kid",
+           "clip_score", *COST_METRICS, *[f"{m}_ci{end}" for m in CI_METRICS for end in ("_low", "_high")]]
+
+# The leaderboard's scopes: everything, per subject, per image type, and the study's
+# subsets apart (scigen, seephys; "corpus" for other sources), also per image type.
+SCOPES = ("overall", "subject", "type", "split", "split_type")
+
+
+def _mean_or_none(series: pd.Series):
+    series = pd.to_numeric(series, errors="coerce").dropna()
+    return round(float(series.mean()), 4) if len(series) else None
+
+
+def _cost(judge: pd.DataFrame, iv: pd.DataFrame) -> dict:
+    frames = [f for f in (judge, iv) if len(f) and "llm_calls" in f]
+    if not frames:
+        return dict.fromkeys(COST_METRICS)
+    costs = pd.concat([f["llm_cost_usd"] for f in frames])
+    return {"eval_calls": int(sum(pd.to_numeric(f["llm_calls"]).fillna(0).sum() for f in frames)),
+            "eval_tokens": int(sum(pd.to_numeric(f["llm_tokens"]).fillna(0).sum() for f in frames)),
+            "eval_cost_usd": None if costs.isna().any() else round(float(costs.sum()), 6)}
 
 
 def _summary(images: pd.DataFrame, judge: pd.DataFrame, iv: pd.DataFrame) -> dict:
-    def mean_or_none(series: pd.Series):
-        series = pd.to_numeric(series, errors="coerce").dropna()
-        return round(float(series.mean()), 4) if len(series) else None
-
-    per_image = inverse.per_image_faithfulness(iv) if len(iv) else pd.DataFrame({"faithful": []})
+    """Every metric of one slice of one protocol's rows, counted by that protocol's rules
+    (evaluation/scores.py)."""
+    per_image = scores.per_image(iv) if len(iv) else pd.DataFrame({"faithful": []})
+    counted = scores.judged(judge) if len(judge) else judge
     intervals = {"R_inv": stats.bootstrap_ci(per_image["faithful"].astype(float))} | {
-        d: (stats.bootstrap_ci(judge[d]) if len(judge) else None) for d in JUDGE_DIMENSIONS}
+        d: (stats.bootstrap_ci(pd.to_numeric(counted[d], errors="coerce").dropna()) if len(counted) else None)
+        for d in JUDGE_DIMENSIONS}
     bounds = {f"{m}_ci{end}": (round(ci[i], 4) if ci else None)
               for m, ci in intervals.items() for i, end in enumerate(("_low", "_high"))}
     judged = judge[judge["judge_status"] == "ok"] if len(judge) and "judge_status" in judge else judge
-    return bounds | {
+    quizzes = iv[iv["check"] == "quiz"] if len(iv) and "check" in iv else iv
+    means = scores.judge_means(judge) if len(judge) else dict.fromkeys(JUDGE_DIMENSIONS)
+    return bounds | scores.iv_summary(iv) | _cost(judge, iv) | {
         "images": len(images),
-        **{c: (mean_or_none(judged[c]) if len(judged) and c in judged else None) for c in PROXY_METRICS},
-        "image_success": mean_or_none(images["status"].eq("ok")) if len(images) else None,
-        "R_inv": inverse.r_inv(iv) if len(iv) else None,
-        "R_inv_orig": inverse.r_inv(iv, exclude_failed=True) if len(iv) else None,
-        "question_acc": mean_or_none(iv["correct"]) if len(iv) else None,
-        **{d: (mean_or_none(judge[d]) if len(judge) else None) for d in JUDGE_DIMENSIONS},
+        **{c: (_mean_or_none(judged[c]) if len(judged) and c in judged else None) for c in PROXY_METRICS},
+        "image_success": _mean_or_none(images["status"].eq("ok")) if len(images) else None,
+        "R_inv_orig": inverse.r_inv(quizzes, exclude_failed=True) if len(quizzes) else None,
+        **{d: (None if m is None else round(m, 4)) for d, m in means.items()},
     }
+
+
+def _of_protocol(frame: pd.DataFrame, protocol: str) -> pd.DataFrame:
+    if not len(frame) or "protocol" not in frame:
+        return frame if protocol in ("", STRICT) else frame.iloc[0:0]
+    return frame[frame["protocol"].fillna(STRICT) == protocol]
 
 
 def leaderboard_frame(tables: dict[str, dict[str, pd.DataFrame]], labels: dict[str, str],
                       reference_ids: set[str] | None = None, ceiling: frozenset[str] = frozenset()) -> pd.DataFrame:
-    """Long table: one row per (scope, group, model) with every metric; missing = None.
-    ``reference_ids`` (the items that ship a real figure) gives every model an R_inv over
-    the same items as the real-figures ceiling. A model without figures (the ``ceiling``
-    on a corpus without real figures) says why in its overall row's ``note``."""
+    """Long table: one row per (scope, group, model, protocol) with every metric; missing =
+    None. Each protocol whose rows a model's tables hold gets its own rows, counted by its
+    rules. ``reference_ids`` (the items that ship a real figure) gives every model an R_inv
+    over the same items as the real-figures ceiling. A model without figures (the
+    ``ceiling`` on a corpus without real figures) says why in its overall row's ``note``."""
     rows = []
+    subject_of = {k: taxonomy.subject_type_for_key(k)[0] for k in taxonomy.PARTITION_KEYS}
+    keyers = {"subject": lambda df: df["partition"].map(subject_of),
+              "type": lambda df: df["partition"].map(taxonomy.label_for_key),
+              "split": lambda df: df["problem_id"].map(split_of),
+              "split_type": lambda df: df["problem_id"].map(split_of) + ": " + df["partition"].map(taxonomy.label_for_key)}
     for model, t in tables.items():
         images, judge, iv = t["images"], t["judge_scores"], t["iv_results"]
         summary = t.get("reference_summary")
@@ -68,27 +103,29 @@ def leaderboard_frame(tables: dict[str, dict[str, pd.DataFrame]], labels: dict[s
             value = ref.get(key) if len(ref) else None
             return None if value is None or pd.isna(value) or not np.isfinite(value) else round(float(value), 4)
 
-        # FID / KID / CLIP stay None ("n/m") unless computed with configured local weights.
-        overall = _summary(images, judge, iv) | {
-            "psnr": num("psnr_mean"), "ssim": num("ssim_mean"), "ms_ssim": num("ms_ssim_mean"),
-            "fid": num("fid"), "kid": num("kid_mean"), "clip_score": num("clip_score"),
-            "R_inv_ref_items": (inverse.r_inv(iv[iv["problem_id"].isin(reference_ids)])
-                                if reference_ids and len(iv) and iv["problem_id"].isin(reference_ids).any() else None)}
-        by = {"rubric_judge": _rubric_judge(judge), "iv_answerer": inverse.iv_method(iv["answerer"]) if "answerer" in iv else None}
-        note = None if len(images) else (NO_REAL_FIGURES if model in ceiling else NO_FIGURES)
-        rows.append({"scope": "overall", "group": "", "model": model, "display_name": labels[model]} | by
-                    | {NOTE: note} | overall)
-        if not len(images):
-            continue
-        subject_of = {k: taxonomy.subject_type_for_key(k)[0] for k in taxonomy.PARTITION_KEYS}
-        for scope, keyer in (("subject", subject_of.get), ("type", taxonomy.label_for_key)):
-            groups = sorted({keyer(p) for p in images["partition"]})
-            for g in groups:
-                sel = lambda df: df[df["partition"].map(keyer) == g] if len(df) else df  # noqa: E731
-                rows.append({"scope": scope, "group": g, "model": model, "display_name": labels[model]} | by
-                            | _summary(sel(images), sel(judge), sel(iv))
-                            | dict.fromkeys(("psnr", "ssim", "ms_ssim", "fid", "kid", "clip_score", "R_inv_ref_items")))
-    return pd.DataFrame(rows, columns=["scope", "group", "model", "display_name", *EVALUATED_BY, NOTE, *METRICS])
+        for protocol in sorted(set(scores.protocols_in(judge)) | set(scores.protocols_in(iv))) or [""]:
+            p_judge, p_iv = _of_protocol(judge, protocol), _of_protocol(iv, protocol)
+            ids = {"model": model, "display_name": labels[model], "protocol": protocol,
+                   "rubric_judge": _rubric_judge(p_judge),
+                   "iv_answerer": inverse.iv_method(p_iv["answerer"]) if "answerer" in p_iv else None}
+            # FID / KID / CLIP stay None ("n/m") unless computed with configured local weights.
+            on_ref = p_iv[p_iv["problem_id"].isin(reference_ids)] if reference_ids and len(p_iv) else p_iv.iloc[0:0]
+            overall = _summary(images, p_judge, p_iv) | {
+                "psnr": num("psnr_mean"), "ssim": num("ssim_mean"), "ms_ssim": num("ms_ssim_mean"),
+                "fid": num("fid"), "kid": num("kid_mean"), "clip_score": num("clip_score"),
+                "R_inv_ref_items": scores.iv_summary(on_ref)["R_inv"] if len(on_ref) else None}
+            note = None if len(images) else (NO_REAL_FIGURES if model in ceiling else NO_FIGURES)
+            rows.append({"scope": "overall", "group": ""} | ids | {NOTE: note} | overall)
+            if not len(images):
+                continue
+            for scope, keyer in keyers.items():
+                group_of = dict(zip(images["problem_id"], keyer(images)))  # a problem sits in one partition
+                for g in sorted(set(group_of.values())):
+                    sel = lambda df: df[df["problem_id"].map(group_of) == g] if len(df) else df  # noqa: E731
+                    rows.append({"scope": scope, "group": g} | ids | _summary(sel(images), sel(p_judge), sel(p_iv))
+                                | dict.fromkeys(("psnr", "ssim", "ms_ssim", "fid", "kid", "clip_score", "R_inv_ref_items")))
+    return pd.DataFrame(rows, columns=["scope", "group", "model", "display_name", "protocol", *EVALUATED_BY, NOTE,
+                                       *METRICS])
 
 
 def _rubric_judge(judge: pd.DataFrame) -> str:
@@ -104,6 +141,10 @@ def _rubric_judge(judge: pd.DataFrame) -> str:
 
 NOTES = [
     "n/m = not measured by the configured judge/answerer (never counted as 0).",
+    "protocol: strict (ours: options shuffled, abstention allowed, a blind control, a failed or missing figure "
+    "is not faithful) or scigenbench (the study's choices and denominators: R_inv over images that rendered and "
+    "whose quiz calls succeeded, the full-question check folded in for scigen items, R_inv_quizzes without it); "
+    "scigen and seephys items are reported apart (scope split).",
     "The five rubric columns hold a rubric judge's scores only; with the judge role offline they are n/m.",
     *[f"{m}: {h}." for m, h in PROXY_HELP.items()],
     f"iv_answerer \"OCR lookup (lower bound)\": {inverse.OCR_LOOKUP_NOTE}; its blind control is not measured.",
@@ -137,5 +178,6 @@ def markdown(board: pd.DataFrame) -> str:
     overall = format_overall(board[board["scope"] == "overall"].drop(columns=["scope", "group"]))
     parts = ["# Leaderboard", "", *[f"- {n}" for n in NOTES], "",
              overall.to_markdown(index=False, disable_numparse=True), "", "## R_inv by subject", "", pivot(board, "subject").to_markdown(),
-             "", "## R_inv by image type", "", pivot(board, "type").to_markdown(), ""]
+             "", "## R_inv by image type", "", pivot(board, "type").to_markdown(),
+             "", "## R_inv by subset (scigen, seephys, other sources)", "", pivot(board, "split").to_markdown(), ""]
     return "\n".join(parts)

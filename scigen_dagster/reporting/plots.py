@@ -27,29 +27,42 @@ matplotlib.use("Agg")
 DEFAULT_TITLE = "SciGenBench leaderboard"
 
 
-ID_COLUMNS = ("scope", "group", "model", "display_name", "rubric_judge", "iv_answerer", "note")
+ID_COLUMNS = ("scope", "group", "model", "display_name", "protocol", "rubric_judge", "iv_answerer", "note")
 
 
 # Known metrics in reading order; columns not listed here follow in the frame's order.
-METRIC_ORDER = ("images", "image_success", "R_inv", "R_inv_orig", "R_inv_ref_items", "question_acc", *JUDGE_DIMENSIONS,
-                *PROXY_HELP, "psnr", "ssim", "ms_ssim", "fid", "kid", "clip_score", "hf_ratio")
+METRIC_ORDER = ("images", "image_success", "R_inv", "R_inv_quizzes", "R_inv_orig", "R_inv_ref_items", "question_acc",
+                "full_question_acc", "iv_images", *JUDGE_DIMENSIONS, *PROXY_HELP, "psnr", "ssim", "ms_ssim", "fid", "kid",
+                "clip_score", "hf_ratio", "eval_calls", "eval_tokens", "eval_cost_usd")
 
 
-GENERATION, IV, JUDGE, PROXY, IMAGE = ("Generation", "Inverse validation", "Rubric judge (0–2)",
-                                      "OCR proxies (not rubric scores)", "Image metrics")
+GENERATION, IV, JUDGE, PROXY, IMAGE, COST = ("Generation", "Inverse validation", "Rubric judge (0–2)",
+                                            "OCR proxies (not rubric scores)", "Image metrics", "Evaluation cost")
 
 
-GROUP_OF = {"images": GENERATION, "image_success": GENERATION, "R_inv": IV, "R_inv_orig": IV, "R_inv_ref_items": IV,
-             "question_acc": IV} | {d: JUDGE for d in JUDGE_DIMENSIONS} | {m: PROXY for m in PROXY_HELP}
+GROUP_OF = {"images": GENERATION, "image_success": GENERATION, "R_inv": IV, "R_inv_quizzes": IV, "R_inv_orig": IV,
+            "R_inv_ref_items": IV, "question_acc": IV, "full_question_acc": IV, "iv_images": IV} | {
+    d: JUDGE for d in JUDGE_DIMENSIONS} | {m: PROXY for m in PROXY_HELP} | {
+    c: COST for c in ("eval_calls", "eval_tokens", "eval_cost_usd")}
 
 
 METRIC_HELP = {
     "images": "figures attempted",
     "image_success": "share of figures that rendered",
-    "R_inv": "faithful figures / attempted problems (every quiz right; a failed figure counts as unfaithful)",
-    "R_inv_orig": "R_inv over rendered figures only (the original study's rule)",
+    "R_inv": "faithful figures / counted problems under the row's protocol (strict: every attempted problem, a "
+             "failed figure is unfaithful; scigenbench: the study's denominators, full-question check folded in for "
+             "scigen items)",
+    "R_inv_quizzes": "R_inv from the quizzes alone (scigenbench: without the full-question check)",
+    "R_inv_orig": "R_inv over rendered figures only, the row's own quizzes",
+    "full_question_acc": "share of scigen items whose full multimodal question was answered right from the figure "
+                         "(scigenbench only)",
+    "iv_images": "figures R_inv is taken over (its denominator)",
+    "eval_calls": "judge and inverse-validation model calls behind the row",
+    "eval_tokens": "their tokens (paid in this run or earlier and cached)",
+    "eval_cost_usd": "their cost at list price (n/m when a model has no price)",
     "R_inv_ref_items": "R_inv over the items that ship a real figure: the set the real-figures ceiling is measured on",
-    "question_acc": "share of quizzes answered right from the figure",
+    "question_acc": "share of counted quizzes answered right from the figure (scigenbench: quizzes of rendered "
+                    "figures whose calls succeeded)",
     "psnr": "PSNR to the real figure (dB)",
     "ssim": "SSIM to the real figure",
     "ms_ssim": "multi-scale SSIM to the real figure",
@@ -125,8 +138,8 @@ def metric_columns(frame: pd.DataFrame) -> list[str]:
 def _scale(metric: str) -> tuple[float, float] | None:
     if metric in JUDGE_DIMENSIONS:
         return 0.0, 2.0
-    if metric in ("R_inv", "R_inv_orig", "R_inv_ref_items", "question_acc", "image_success", "ssim", "ms_ssim",
-                  "hf_ratio", "given_values_shown"):
+    if metric in ("R_inv", "R_inv_quizzes", "R_inv_orig", "R_inv_ref_items", "question_acc", "full_question_acc",
+                  "image_success", "ssim", "ms_ssim", "hf_ratio", "given_values_shown"):
         return 0.0, 1.0
     return None
 

@@ -72,8 +72,10 @@ def thumbnail_grids(storage, specs: list[ModelSpec], images: Mapping[str, pd.Dat
 
 def report_manifest(specs: list[ModelSpec], tables: Mapping[str, Mapping[str, pd.DataFrame]]) -> dict:
     weights, why = fid.inception_weights()
+    evaluated = [t[f] for t in tables.values() for f in ("judge_scores", "iv_results")]
     return {
         **provenance.code_version(),
+        "protocol": ", ".join(provenance.protocols(evaluated)) or "none (nothing evaluated)",
         "models": "; ".join(f"{s.name}: {s.model_kind.describe(s)}" for s in specs),
         "judge": "; ".join(provenance.evaluator_settings([t["judge_scores"] for t in tables.values()],
                                                          provenance.JUDGE_SETTINGS)) or "none",

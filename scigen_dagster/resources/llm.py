@@ -22,6 +22,7 @@ import dagster as dg
 import yaml
 from pydantic import PrivateAttr
 
+from scigen_dagster.generation.protocol import PROTOCOL_ENV, protocol_name
 from scigen_dagster.llm.cache import ResponseCache, default_cache_path
 from scigen_dagster.llm.client import DEFAULT_MAX_TOKENS, LLMClient, RoleSettings
 from scigen_dagster.llm.shared import PostgresResponseCache, pg_settings_from_env
@@ -80,7 +81,10 @@ class LLMResource(dg.ConfigurableResource):
     Roles: filter, classifier, quiz_writer, judge, answerer, grader (the grader reads the
     answerer's replies the rule reader cannot). ``prices`` is a user price table, per role
     or per model id: ``{"gemini/gemini-3-flash": {"input_usd_per_mtok": 0.5,
-    "output_usd_per_mtok": 3.0}}``."""
+    "output_usd_per_mtok": 3.0}}``. ``protocol`` is the evaluation protocol of the run:
+    ``strict`` (ours) or ``scigenbench`` (the study's choices); empty: $SCIGEN_PROTOCOL, else
+    strict (evaluation/protocol.py). It changes what the judge and the answerer are sent
+    and how their replies count, never the figures."""
 
     judge: RoleConfig = RoleConfig(temperature=0.1)  # the study's judge runs at 0.1
     answerer: RoleConfig = RoleConfig()
@@ -92,6 +96,7 @@ class LLMResource(dg.ConfigurableResource):
     cache_path: str = ""
     budget_usd: Optional[float] = None
     prices: dict[str, dict[str, float]] = {}
+    protocol: str = ""
 
     _client: Optional[LLMClient] = PrivateAttr(default=None)
 
@@ -206,7 +211,9 @@ def llm_from_env(**overrides) -> LLMResource:
     file = roles_file()
     roles = {r: role_from_env(r, file, **ROLE_DEFAULTS.get(r, {})) for r in ROLES}
     budget = os.environ.get("SCIGEN_LLM_BUDGET_USD")
-    return LLMResource(**roles, **({"budget_usd": float(budget)} if budget else {}), **overrides)
+    protocol = protocol_name() if os.environ.get(PROTOCOL_ENV, "").strip() else ""  # a bad value fails at load
+    return LLMResource(**roles, **({"budget_usd": float(budget)} if budget else {}),
+                       **({"protocol": protocol} if protocol else {}), **overrides)
 
 
 def usage_between(before: dict, after: dict) -> dict:

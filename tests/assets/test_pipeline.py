@@ -109,7 +109,7 @@ def test_iv_results_cover_every_quiz_and_code_figures_beat_noise(pipeline):
     assert code_iv["correct"].mean() > noise_iv["correct"].mean()
     assert inverse.r_inv(noise_iv) == 0.0
     # The OCR lookup cannot answer blind: the control is not measured (missing), never 0.
-    assert code_iv["blind_letter"].isna().all() and code_iv["blind_correct"].isna().all()
+    assert code_iv["blind_original_answer"].isna().all() and code_iv["blind_correct"].isna().all()
     assert (code_iv["answerer"] == inverse.OFFLINE_ANSWERER).all()
 
 

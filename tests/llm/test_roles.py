@@ -77,7 +77,7 @@ def test_answers_are_letters_mapped_back_through_the_shuffle(run):
     iv = storage.read_table("iv_results/imgcoder_rules", PARTITION)
     assert len(iv) and iv["answerer"].str.startswith("openai/stub-answerer").all()
     # The model always says B; after un-shuffling, the chosen original letters vary.
-    assert iv["chosen_letter"].nunique() > 1
+    assert iv["original_answer"].nunique() > 1
 
 
 def test_a_second_pass_is_served_from_the_cache(run):
@@ -119,5 +119,5 @@ def test_blind_control_asks_the_same_quizzes_without_the_image(run):
     storage = run["defs"].resources["storage"]
     iv = storage.read_table("iv_results/imgcoder_rules", PARTITION)
     # The stub says B with or without an image, so the blind answer equals the seen one.
-    assert (iv["blind_letter"] == iv["chosen_letter"]).all()
+    assert (iv["blind_original_answer"] == iv["original_answer"]).all()
     assert (iv["blind_correct"] == iv["correct"]).all()
