@@ -3,6 +3,7 @@ with no image); an image is faithful when all its quizzes are right; R_inv."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import random
@@ -15,6 +16,7 @@ from scigen_dagster import prompts
 from scigen_dagster.llm import schemas
 from scigen_dagster.llm.client import Request
 from scigen_dagster.llm.vision import image_data_url
+from scigen_dagster.streaming import PartitionWork, calls_done, in_lane, run_partition
 
 # (quiz question, shown options) -> (letter or None for an abstention, evidence or reply)
 Answerer = Callable[[str, dict[str, str]], tuple[str | None, str]]
@@ -153,34 +155,55 @@ def answerer_settings(llm, ocr) -> str:
 def iv_table(items: pd.DataFrame, images: pd.DataFrame, model: str, storage, ocr, llm) -> pd.DataFrame:
     """One row per quiz: answered from the image (by the answerer role's model, else by
     the OCR answerer) and blind; a missing or failed image answers nothing."""
-    by_id = {r.problem_id: r for r in images.itertuples(index=False)}
-    offline = llm.is_offline("answerer")
-    answerer = OFFLINE_ANSWERER if offline else answerer_settings(llm, ocr)
-    if not offline:
-        prompt = prompts.load("answer_from_image")
-        seen = _llm_answers(storage, llm, prompt, items, by_id)
-        blind_seen = _llm_answers(storage, llm, prompt, items, by_id, blind=True)
-    rows = []
-    for item in items.itertuples(index=False):
-        image = by_id.get(item.problem_id)
-        # The OCR lookup reads nothing without an image: a blind control by it would be empty
-        # by construction, so offline it is not measured (None), not 0.
-        blind = None
-        if not offline:
-            def blind(q, opts, pid=item.problem_id):
-                return blind_seen[(pid, q, json.dumps(opts))][:2]
-        answer = None
-        if image is not None and image.status == "ok":
-            if offline:
-                tokens = ocr.tokens(storage, image.image_sha256, image.image_path)
+    return run_partition(iv_work(items, images, model, storage, ocr, llm))
 
-                def answer(q, opts, tokens=tokens):
-                    return ocr.answer(tokens, q, opts)
-            else:
-                def answer(q, opts, pid=item.problem_id):
-                    return seen[(pid, q, json.dumps(opts))]
-        rows += iv_rows(item, image, model, answer, answerer, blind)
-    return pd.DataFrame(rows, columns=IV_COLUMNS)
+
+def iv_work(items: pd.DataFrame, images: pd.DataFrame, model: str, storage, ocr, llm) -> PartitionWork:
+    """The partition as one item per problem (see ``iv_item``), its quiz rows in order."""
+    by_id = {r.problem_id: r for r in images.itertuples(index=False)}
+    answerer = OFFLINE_ANSWERER if llm.is_offline("answerer") else answerer_settings(llm, ocr)
+
+    def one(item):
+        return lambda: iv_item(item, by_id.get(item.problem_id), model, storage, ocr, llm, answerer)
+
+    return PartitionWork([one(item) for item in items.itertuples(index=False)],
+                         lambda results: pd.DataFrame([row for rows in results for row in rows], columns=IV_COLUMNS))
+
+
+async def iv_item(item: Any, image: Any, model: str, storage, ocr, llm, answerer: str) -> list[dict[str, Any]]:
+    """The quiz rows of one problem. With an answerer model, every quiz is asked from the
+    image and blind, all at once; offline, the OCR lookup answers from the figure's
+    tokens and the blind control is not measured (it would read nothing by construction:
+    None, not 0)."""
+    rendered = image is not None and image.status == "ok"
+    if llm.is_offline("answerer"):
+        answer = None
+        if rendered:
+            tokens = await in_lane("ocr", getattr(ocr, "workers", 1), ocr.tokens, storage, image.image_sha256,
+                                   image.image_path)
+
+            def answer(q, opts):
+                return ocr.answer(tokens, q, opts)
+        return iv_rows(item, image, model, answer, answerer, None)
+    prompt = prompts.load("answer_from_image")
+    url = image_data_url(await in_lane("io", 8, storage.read_bytes, image.image_path)) if rendered else None
+    quizzes = list(enumerate(json.loads(item.quizzes_json)))
+    asked = [(i, quiz, seen_url) for seen_url in ([url] if rendered else []) + [None] for i, quiz in quizzes]
+    replies = await asyncio.gather(*(answer_quiz(llm, prompt, item.problem_id, i, quiz, seen_url, blind=seen_url is None)
+                                     for i, quiz, seen_url in asked))
+    calls_done()
+    seen, blind_seen = {}, {}
+    for (i, quiz, seen_url), reply in zip(asked, replies):
+        shown, _ = shuffle_options(quiz["options"], item.problem_id, i)
+        (seen if seen_url is not None else blind_seen)[(quiz["question"], json.dumps(shown))] = reply
+
+    def blind(q, opts):
+        return blind_seen[(q, json.dumps(opts))][:2]
+
+    def answer(q, opts):
+        return seen[(q, json.dumps(opts))]
+
+    return iv_rows(item, image, model, answer if rendered else None, answerer, blind)
 
 
 class _Unread(str):
@@ -202,51 +225,42 @@ def _answer_parser(letters: str, with_grader: bool):
     return parse
 
 
-def grade(llm, pending: dict) -> dict:
-    """The grader role's reading of the replies the rules could not read:
-    {key: (options text, reply)} -> {key: letter or None}."""
+async def grade_one(llm, options: str, reply: str, item_id: str = "grade") -> str | None:
+    """The grader role's reading of one reply the rules could not read: a letter or None."""
     prompt = prompts.load("grade_answer")
-    keys = list(pending)
-    requests = [Request(f"grade#{i}", prompt.messages(options=pending[k][0], reply=pending[k][1][:2000]),
-                        prompt.sha256) for i, k in enumerate(keys)]
-    results = llm.client().batch("grader", requests, schemas.parse_grader,
-                                 schema=schemas.json_schema(schemas.GraderVerdict))
-    return {k: (r.value.letter if r.status == "ok" and r.value.letter != "NONE" else None)
-            for k, r in zip(keys, results)}
+    r = await llm.client().acall("grader", Request(item_id, prompt.messages(options=options, reply=reply[:2000]),
+                                                   prompt.sha256),
+                                 schemas.parse_grader, schema=schemas.json_schema(schemas.GraderVerdict))
+    return r.value.letter if r.status == "ok" and r.value.letter != "NONE" else None
 
 
-def _llm_answers(storage, llm, prompt, items: pd.DataFrame, images: dict, blind: bool = False) -> dict:
-    """Every quiz of every rendered figure answered by the answerer role from the image
-    alone (or, for the blind control, with no image), options shown in the same shuffled
-    order as the rows record; keyed by (problem, quiz question, shown options) ->
-    (letter, evidence, answer_status). Replies are read by rule (a letter A-E, bold,
-    boxed, "the answer is C", "C. <text>"); the rest go to the grader role when it is
-    configured. A failed call counts as an abstention; a truncated one does not."""
-    requests, keys, option_texts = [], [], []
-    for item in items.itertuples(index=False):
-        image = images.get(item.problem_id)
-        if not blind and (image is None or image.status != "ok"):
-            continue
-        url = None if blind else image_data_url(storage.read_bytes(image.image_path))
-        for i, quiz in enumerate(json.loads(item.quizzes_json)):
-            shown, _ = shuffle_options(quiz["options"], item.problem_id, i)
-            options = "\n".join(f"{letter}. {text}" for letter, text in shown.items())
-            keys.append((item.problem_id, quiz["question"], json.dumps(shown)))
-            option_texts.append(options)
-            requests.append(Request(f"{item.problem_id}#{i}{'#blind' if blind else ''}", prompt.messages(
-                image_data_url=url, quiz_question=quiz["question"], options=options), prompt.sha256))
+def grade(llm, pending: dict) -> dict:
+    """``grade_one`` for many replies: {key: (options text, reply)} -> {key: letter or None}."""
+    async def all_of() -> list:
+        return await asyncio.gather(*(grade_one(llm, opts, reply, f"grade#{i}")
+                                      for i, (opts, reply) in enumerate(pending.values())))
+    return dict(zip(pending, asyncio.run(all_of())))
+
+
+async def answer_quiz(llm, prompt, problem_id: str, index: int, quiz: dict, image_url: str | None,
+                      blind: bool = False) -> tuple[str | None, str, str]:
+    """One quiz answered by the answerer role from the image alone (or, for the blind
+    control, with no image), options shown in the shuffled order the rows record:
+    (letter, evidence, answer_status). The reply is read by rule (a letter A-E, bold,
+    boxed, "the answer is C", "C. <text>"); what the rules cannot read goes to the grader
+    role when it is configured. A failed call counts as an abstention; a truncated one
+    does not."""
+    shown, _ = shuffle_options(quiz["options"], problem_id, index)
+    options = "\n".join(f"{letter}. {text}" for letter, text in shown.items())
+    request = Request(f"{problem_id}#{index}{'#blind' if blind else ''}", prompt.messages(
+        image_data_url=image_url, quiz_question=quiz["question"], options=options), prompt.sha256)
     with_grader = not llm.is_offline("grader")
-    results = llm.client().batch("answerer", requests, _answer_parser("ABCDE", with_grader))
-    unread = {key: (opts, str(r.value)) for key, opts, r in zip(keys, option_texts, results)
-              if r.status == "ok" and isinstance(r.value, _Unread)}
-    graded = grade(llm, unread) if unread else {}
-    out = {}
-    for key, r in zip(keys, results):
-        if r.status == "ok":
-            letter = graded.get(key) if key in unread else r.value
-            out[key] = (letter, r.content[:100], "answered" if letter else "abstained")
-        elif r.status == "truncated":
-            out[key] = (None, r.reason[:300], "truncated")
-        else:
-            out[key] = (None, r.reason[:100], "abstained")
-    return out
+    r = await llm.client().acall("answerer", request, _answer_parser("ABCDE", with_grader))
+    if r.status == "ok":
+        letter = r.value
+        if isinstance(letter, _Unread):
+            letter = await grade_one(llm, options, str(letter))
+        return letter, r.content[:100], "answered" if letter else "abstained"
+    if r.status == "truncated":
+        return None, r.reason[:300], "truncated"
+    return None, r.reason[:100], "abstained"

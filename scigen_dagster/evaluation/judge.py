@@ -4,6 +4,7 @@ proxies of :mod:`scigen_dagster.evaluation.proxies` in columns of their own."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pandas as pd
@@ -13,6 +14,7 @@ from scigen_dagster.evaluation import proxies
 from scigen_dagster.llm import schemas
 from scigen_dagster.llm.client import Request
 from scigen_dagster.llm.vision import image_data_url
+from scigen_dagster.streaming import PartitionWork, calls_done, in_lane, run_partition
 
 JUDGE_DIMENSIONS = (
     "Correctness_Fidelity",
@@ -87,37 +89,44 @@ def _figure(storage, ocr, image) -> tuple[bytes | None, list | None]:
 def judge_table(items: pd.DataFrame, images: pd.DataFrame, model: str, storage, ocr, llm) -> pd.DataFrame:
     """Every item's figure: the rubric by the judge role's model when one is configured
     (else "not measured"), and the OCR proxies of its PNG either way."""
+    return run_partition(judge_work(items, images, model, storage, ocr, llm))
+
+
+def judge_work(items: pd.DataFrame, images: pd.DataFrame, model: str, storage, ocr, llm) -> PartitionWork:
+    """The partition as one item per figure (see ``judge_item``), in item order."""
     by_id = {r.problem_id: r for r in images.itertuples(index=False)}
-    if not llm.is_offline("judge"):
-        return _llm_judge_table(storage, ocr, llm, model, items, by_id)
-    rows = []
-    for item in items.itertuples(index=False):
-        image = by_id.get(item.problem_id)
-        row = offline_judge_row(item.question, image or MISSING_IMAGE, *_figure(storage, ocr, image))
-        rows.append({"problem_id": item.problem_id, "model": model, "judge": OFFLINE_JUDGE,
-                     "judge_temperature": None, "prompt": "", **row})
-    return judge_frame(rows)
+
+    def one(item):
+        return lambda: judge_item(item, by_id.get(item.problem_id), model, storage, ocr, llm)
+
+    return PartitionWork([one(item) for item in items.itertuples(index=False)], judge_frame)
 
 
-def _llm_judge_table(storage, ocr, llm, model: str, items: pd.DataFrame, images: dict) -> pd.DataFrame:
-    """One judge call per rendered figure (image + problem text), validated to the five
-    integer scores; a figure that never rendered is not sent and stays missing."""
+async def judge_item(item: Any, image: Any, model: str, storage, ocr, llm) -> dict[str, Any]:
+    """One figure's row. With a judge model: one call with the image and the
+    problem text, validated to the five integer scores, while the figure's OCR proxies are
+    read; a figure that never rendered is not sent and stays missing. Offline: the
+    proxies, the rubric "not measured"."""
+    workers = getattr(ocr, "workers", 1)
+    if llm.is_offline("judge"):
+        png, tokens = await in_lane("ocr", workers, _figure, storage, ocr, image)
+        return {"problem_id": item.problem_id, "model": model, "judge": OFFLINE_JUDGE, "judge_temperature": None,
+                "prompt": "", **offline_judge_row(item.question, image or MISSING_IMAGE, png, tokens)}
     prompt = prompts.load("judge")
-    requests, rows = [], {}
-    for item in items.itertuples(index=False):
-        image = images.get(item.problem_id)
-        png, tokens = _figure(storage, ocr, image)
-        rows[item.problem_id] = {"problem_id": item.problem_id, "model": model, "judge": llm.model_id("judge"),
-                                 "judge_temperature": llm.judge.temperature, "prompt": prompt.ref}
-        rows[item.problem_id] |= proxies.proxy_row(item.question, png, tokens)
-        if png is None:
-            rows[item.problem_id] |= dict.fromkeys(JUDGE_DIMENSIONS) | {
-                "judge_status": "no_image", "not_measured": ",".join(JUDGE_DIMENSIONS),
-                "not_measured_reason": "no figure to judge"}
-            continue
-        requests.append(Request(item.problem_id, prompt.messages(image_data_url=image_data_url(png),
-                                                                 question=item.question), prompt.sha256))
-    for result in llm.client().batch("judge", requests, schemas.parse_judge,
-                                     schema=schemas.json_schema(schemas.JudgeScores)):
-        rows[result.item_id] |= llm_judge_row(result)
-    return judge_frame(list(rows.values()))
+    row = {"problem_id": item.problem_id, "model": model, "judge": llm.model_id("judge"),
+           "judge_temperature": llm.judge.temperature, "prompt": prompt.ref}
+    if image is None or image.status != "ok":
+        return row | proxies.proxy_row(item.question, None, None) | dict.fromkeys(JUDGE_DIMENSIONS) | {
+            "judge_status": "no_image", "not_measured": ",".join(JUDGE_DIMENSIONS),
+            "not_measured_reason": "no figure to judge"}
+    png = await in_lane("io", 8, storage.read_bytes, image.image_path)
+    tokens = asyncio.ensure_future(in_lane("ocr", workers, ocr.tokens, storage, image.image_sha256, image.image_path))
+    try:
+        result = await llm.client().acall("judge", Request(item.problem_id, prompt.messages(
+            image_data_url=image_data_url(png), question=item.question), prompt.sha256),
+            schemas.parse_judge, schema=schemas.json_schema(schemas.JudgeScores))
+    except BaseException:
+        tokens.cancel()
+        raise
+    calls_done()
+    return row | proxies.proxy_row(item.question, png, await tokens) | llm_judge_row(result)

@@ -1,5 +1,5 @@
-"""The model planner of ImgCoder: the planner prompt per item, its reply parsed into the
-four-part plan and the script."""
+"""The model planner of ImgCoder: the planner prompt for one item, its reply parsed into
+the four-part plan and the script."""
 
 from __future__ import annotations
 
@@ -13,17 +13,22 @@ if TYPE_CHECKING:  # the registry imports the generation functions of each kind
     from scigen_dagster.registry import ModelSpec
 
 
-def llm_plans(pending: dict, spec: ModelSpec, llm) -> dict[str, Any]:
-    """Plans from the registry model's planner: one call per item, the reply parsed into
-    the four parts and the code; a repair sends the last error back with the item."""
+def planner_role(spec: ModelSpec) -> str:
+    return f"planner:{spec.name}"
+
+
+def plan_request(item: dict, hint: str | None) -> Request:
+    """The planner prompt for one item; a repair sends the last error back with it."""
     prompt = prompts.load("imgcoder_plan")
-    client = llm.client_with(f"planner:{spec.name}", spec.planner_settings())
-    requests = []
-    for pid, (item, hint) in pending.items():
-        repair = (f"Your previous script failed with:\n{hint}\nWrite the whole plan and script again, fixed."
-                  if hint else "")
-        requests.append(Request(pid, prompt.messages(
-            image_type=item["image_type"], elements="\n".join(f"- {e}" for e in item["elements"]),
-            question=item["question"], repair=repair), prompt.sha256))
-    results = client.batch(f"planner:{spec.name}", requests, parse_plan_text)
-    return {r.item_id: (r.value if r.status == "ok" else r) for r in results}
+    repair = (f"Your previous script failed with:\n{hint}\nWrite the whole plan and script again, fixed."
+              if hint else "")
+    # A first plan may wait for a batch (batch mode); a repair's answer is needed now.
+    return Request(item["problem_id"], prompt.messages(
+        image_type=item["image_type"], elements="\n".join(f"- {e}" for e in item["elements"]),
+        question=item["question"], repair=repair), prompt.sha256, deferrable=not hint)
+
+
+async def llm_plan(item: dict, hint: str | None, spec: ModelSpec, client) -> Any:
+    """The registry model's plan for one item (a FigurePlan), or the failed call's result."""
+    result = await client.acall(planner_role(spec), plan_request(item, hint), parse_plan_text)
+    return result.value if result.status == "ok" else result
