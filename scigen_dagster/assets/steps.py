@@ -74,7 +74,7 @@ def table_fingerprint(stage: Callable, engines: Mapping[str, Any], input_shas: S
 
 
 def build_or_reuse(storage, asset: str, partition: str | None, fp: str,
-                   compute: Callable[[], pd.DataFrame]) -> PartitionOutcome:
+                   compute: Callable[[], pd.DataFrame], waiting: Callable[[], bool] | None = None) -> PartitionOutcome:
     """Reuse the stored table when it was built from the same inputs, else compute it.
 
     The fingerprint lives in the Parquet footer, so the check reads a few bytes and a
@@ -86,6 +86,8 @@ def build_or_reuse(storage, asset: str, partition: str | None, fp: str,
         return PartitionOutcome(partition, frame, True, storage.table_sha(asset, partition) or "",
                                 time.perf_counter() - start)
     frame = compute()
+    if waiting is not None and waiting():  # batch mode: a reply is still to come, this is not the table
+        return PartitionOutcome(partition, frame, False, "", time.perf_counter() - start, waiting=True)
     _, sha = storage.write_table(asset, frame, partition, fp=fp)
     return PartitionOutcome(partition, frame, False, sha, time.perf_counter() - start)
 
@@ -142,7 +144,13 @@ def run_step(
         if key in works:
             continue
         before = meter() if meter else None
-        outcome = build_or_reuse(storage, asset, key, fps[key], lambda key=key: stage(**arguments(key), **engines))
+        ledger = Ledger()  # this partition's calls, to see whether one was left to a batch
+
+        def compute(key=key, ledger=ledger) -> pd.DataFrame:
+            with metered(ledger):
+                return stage(**arguments(key), **engines)
+
+        outcome = build_or_reuse(storage, asset, key, fps[key], compute, waiting=lambda ledger=ledger: ledger.deferred > 0)
         if meter:
             outcome.usage = usage_between(before, meter())
         outcomes[key] = outcome

@@ -72,14 +72,14 @@ def answer_b(messages) -> str:
     return "B"
 
 
-def iv_step(storage, llm, keys):
+def iv_step(storage, llm, keys, stream=inverse.iv_work):
     ocr = OcrReader()
     return run_step(None, storage, IV, keys, inverse.iv_table,
                     inputs=lambda key: [(ITEMS, key), (IMAGES, key)],
                     arguments=lambda key: {"items": storage.read_table(ITEMS, key),
                                            "images": storage.read_table(IMAGES, key), "model": "m", "storage": storage},
                     engines={"ocr": ocr, "llm": llm}, config=inverse.answerer_settings(llm, ocr),
-                    meter=llm.usage, stream=inverse.iv_work)
+                    meter=llm.usage, stream=stream)
 
 
 def overlap(timings: list) -> tuple[int, int]:
@@ -121,6 +121,22 @@ def test_calls_of_every_partition_share_the_slots_up_to_the_limit(tmp_path):
         again = iv_step(storage, llm, keys)
         assert [o.reused for o in again.outcomes] == [True] * 3
         assert stub.stats.answered == 24
+
+
+@pytest.mark.parametrize("stream", [inverse.iv_work, None], ids=["streamed", "per-partition"])
+def test_a_partition_waiting_for_a_batch_is_not_written(tmp_path, stream):
+    """Batch mode: a call left to a batch keeps its partition's table unwritten, streamed
+    or computed partition by partition."""
+    keys = ["physics.mechanical", "physics.circuit"]
+    storage = seed_store(tmp_path / "store", keys)
+    with OpenAIStub(StubConfig(responder=answer_b)) as stub:
+        llm = LLMResource(answerer=RoleConfig(model="openai/gpt-4o-mini", api_base=stub.url, batch=True),
+                          cache_path=str(tmp_path / "cache.sqlite"))
+        step = iv_step(storage, llm, keys, stream=stream)
+        assert stub.stats.answered == 0, "batch mode sent a call interactively"
+    assert step.waiting == keys
+    assert all(storage.table_fingerprint(IV, k) is None for k in keys), "a waiting partition's table was written"
+    assert len(llm.client().batches.pending) == 16  # 2 partitions x 2 items x 2 quizzes x seen and blind
 
 
 RESUME = """
