@@ -22,7 +22,7 @@ from scigen_dagster.resources.llm import LLMResource, llm_from_env
 from scigen_dagster.resources.sandbox import SandboxResource
 from scigen_dagster.resources.storage import StorageResource
 from scigen_dagster.schedules import evaluation_job, nightly_schedule
-from scigen_dagster.sensors import corpus_files_sensor
+from scigen_dagster.sensors import corpus_files_sensor, llm_batches_sensor
 
 STORE_ENV = "SCIGEN_STORE"
 DEFAULT_STORE = ".scigen/store"
@@ -75,8 +75,11 @@ MODEL_RESOURCES = {"diffusion": diffusion_resource}
 
 
 def build_definitions(
-    models: list[ModelSpec] | None = None, store_root: str | None = None, llm: LLMResource | None = None
+    models: list[ModelSpec] | None = None, store_root: str | None = None, llm: LLMResource | None = None,
+    resources: dict | None = None,
 ) -> dg.Definitions:
+    """The code location's definitions; ``resources`` replaces any of its resources by key
+    (a benchmark's sandbox with more workers)."""
     # Each model's generation protocol made concrete (planner prompt, attempts, pixel prompt).
     models = [generation_protocol.apply(s) for s in (load_registry() if models is None else models)]
     per_model = [a for spec in models for a in model_assets(spec)]
@@ -84,7 +87,11 @@ def build_definitions(
               leaderboard_asset(models), finetune_asset(models)]
     root = store_root or os.environ.get(STORE_ENV, DEFAULT_STORE)
     if llm is not None and not llm.cache_path:
-        llm = llm.model_copy(update={"cache_path": default_cache_path(root)})
+        # A new resource, not model_copy: Dagster builds a run's resources from their
+        # config, which a pydantic copy's update does not reach (the run saw cache_path "").
+        llm = type(llm)(**{name: getattr(llm, name) for name in type(llm).model_fields}
+                        | {"cache_path": default_cache_path(root)})
+    overrides = resources or {}
     resources = {
         "storage": StorageResource(root=root),
         "corpus_sources": CorpusResource(),
@@ -96,7 +103,7 @@ def build_definitions(
         "llm": llm or llm_from_env(cache_path=default_cache_path(root)),
         # A model's own resources (a diffusers pipeline's settings), under the keys its kind names.
         **{key: MODEL_RESOURCES[what](s) for s in models for key, what in s.model_kind.model_resources(s).items()},
-    }
+    } | overrides
     everything = dg.define_asset_job(
         "scigen_all", selection=dg.AssetSelection.all(), partitions_def=image_type_partitions,
         description="Every asset; launch it with a partition range to run many image types in one run.",
@@ -104,7 +111,7 @@ def build_definitions(
     nightly = evaluation_job(models)
     checks = [quarantine_explained, *[c for spec in models for c in model_checks(spec)], *export_checks(models)]
     return dg.Definitions(assets=assets, asset_checks=checks, resources=resources, jobs=[everything, nightly],
-                          schedules=[nightly_schedule(nightly)], sensors=[corpus_files_sensor(everything)],
+                          schedules=[nightly_schedule(nightly)], sensors=[corpus_files_sensor(everything), llm_batches_sensor(everything, models)],
                           executor=executor_from_env())
 
 

@@ -15,7 +15,7 @@ from scigen_dagster import fingerprints
 PACKAGE = Path(fingerprints.__file__).resolve().parent
 STAGES = ("problems", "generation", "evaluation", "reporting", "exports")
 PURE = STAGES + ("engines", "sandbox", "llm", "registry", "prompts")
-PURE_MODULES = ("taxonomy", "fingerprints")
+PURE_MODULES = ("taxonomy", "fingerprints", "streaming")
 FORBIDDEN = ("dagster", "dagster_", "scigen_dagster.assets", "scigen_dagster.resources")
 MAX_LINES = 700
 LONG_ALLOWED = {"sandbox/worker.py"}  # the standalone worker: it runs with -I and imports nothing of ours

@@ -2,6 +2,8 @@
 per partition, and reference metrics against the real figures. The steps are in
 :mod:`scigen_dagster.evaluation`; these assets read their inputs, call them, and report."""
 
+from collections.abc import Iterator
+
 import dagster as dg
 import pandas as pd
 
@@ -9,7 +11,7 @@ from scigen_dagster import taxonomy
 from scigen_dagster.assets import keys
 from scigen_dagster.assets.metadata import counts_md, no_figures, per_partition_result, preview, usage_text
 from scigen_dagster.assets.partitions import image_type_partitions, partition_keys
-from scigen_dagster.assets.steps import run_step
+from scigen_dagster.assets.steps import run_step, wait_for_batches
 from scigen_dagster.engines import clip
 from scigen_dagster.evaluation import fid, image_metrics, inverse, judge, proxies, scores
 from scigen_dagster.evaluation.protocol import evaluation_protocol
@@ -30,6 +32,7 @@ def _evaluation_asset(spec: ModelSpec, family: str, description: str):
         owners=keys.OWNERS,
         required_resource_keys={"storage", "ocr", "llm"},
         description=description,
+        output_required=False,  # batch mode: no materialization while replies are still to come
     )
 
 
@@ -42,14 +45,16 @@ def evaluated_items(storage, spec: ModelSpec, key: str) -> pd.DataFrame:
     return items
 
 
-def _evaluate(context, spec: ModelSpec, family: str, stage, role: str, config) -> tuple:
+def _evaluate(context, spec: ModelSpec, family: str, stage, stream, role: str, config) -> tuple:
     """Run one evaluation stage over the partitions of the run, OCR'ing in parallel first
     the figures of the partitions an offline evaluator will recompute."""
     storage, llm, ocr = context.resources.storage, context.resources.llm, context.resources.ocr.reader()
     images_table = keys.model_table(keys.IMAGES, spec.name)
 
     def prefetch(stale: list[str]) -> None:
-        if role == "judge" or llm.is_offline(role):  # the judge's OCR proxies run with any judge
+        # Offline the OCR is the whole work; with a model, the stream reads each figure
+        # while the calls are in flight.
+        if llm.is_offline(role):
             frames = [storage.read_table(images_table, key) for key in stale]
             ok = pd.concat(frames)[lambda f: f["status"] == "ok"] if frames else pd.DataFrame()
             ocr.prefetch(storage, list(zip(ok.get("image_sha256", []), ok.get("image_path", []))))
@@ -66,6 +71,7 @@ def _evaluate(context, spec: ModelSpec, family: str, stage, role: str, config) -
         progress_from=images_table,
         before_compute=prefetch,
         meter=llm.usage,
+        stream=stream,
     )
     return step, usage_between(before, llm.usage())
 
@@ -80,10 +86,12 @@ def judge_asset(spec: ModelSpec) -> dg.AssetsDefinition:
             "have columns of their own."
         ),
     )
-    def _judge(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    def _judge(context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult]:
         llm = context.resources.llm
-        step, usage = _evaluate(context, spec, keys.JUDGE, judge.judge_table, "judge",
+        step, usage = _evaluate(context, spec, keys.JUDGE, judge.judge_table, judge.judge_work, "judge",
                                 lambda llm, ocr: [judge.judge_settings(llm), ocr.describe()])
+        if wait_for_batches(context, llm, step, keys.model_table(keys.JUDGE, spec.name)):
+            return
         def metadata_of(key: str, frame: pd.DataFrame) -> dict:
             if frame.empty:
                 return {"means": no_figures(spec.model_kind)}
@@ -102,7 +110,7 @@ def judge_asset(spec: ModelSpec) -> dg.AssetsDefinition:
             }
 
         frame = step.frame
-        return per_partition_result(context, step, metadata_of, (
+        yield per_partition_result(context, step, metadata_of, (
             f"{keys.model_table(keys.JUDGE, spec.name)}: {len(frame)} rows over {len(step.outcomes)} partitions "
             f"({evaluation_protocol(llm).name} protocol), {step.reused} reused; {usage_text(usage)}"))
 
@@ -121,8 +129,11 @@ def iv_asset(spec: ModelSpec) -> dg.AssetsDefinition:
             "OCR lookup (a lower bound) and the blind control is not measured."
         ),
     )
-    def _iv(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-        step, usage = _evaluate(context, spec, keys.IV, inverse.iv_table, "answerer", inverse.iv_settings)
+    def _iv(context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult]:
+        step, usage = _evaluate(context, spec, keys.IV, inverse.iv_table, inverse.iv_work, "answerer",
+                                inverse.iv_settings)
+        if wait_for_batches(context, context.resources.llm, step, keys.model_table(keys.IV, spec.name)):
+            return
         def metadata_of(key: str, frame: pd.DataFrame) -> dict:
             if frame.empty:
                 return {"R_inv": no_figures(spec.model_kind)}
@@ -145,7 +156,7 @@ def iv_asset(spec: ModelSpec) -> dg.AssetsDefinition:
 
         frame = step.frame
         r = scores.iv_summary(frame)["R_inv"]
-        return per_partition_result(context, step, metadata_of, (
+        yield per_partition_result(context, step, metadata_of, (
             f"{keys.model_table(keys.IV, spec.name)}: {len(frame)} rows over {len(step.outcomes)} partitions, "
             f"R_inv {'n/m' if r is None else f'{r:.3f}'} overall ({evaluation_protocol(context.resources.llm).name} "
             f"protocol), {step.reused} reused; {usage_text(usage)}"))

@@ -2,6 +2,8 @@
 image type. What differs between models is their kind (``registry.kinds``); the table is
 built by :func:`scigen_dagster.generation.figures.figure_table`."""
 
+from collections.abc import Iterator
+
 import dagster as dg
 import pandas as pd
 
@@ -17,8 +19,8 @@ from scigen_dagster.assets.metadata import (
     thumbnails_md,
 )
 from scigen_dagster.assets.partitions import image_type_partitions, partition_keys
-from scigen_dagster.assets.steps import run_step
-from scigen_dagster.generation.figures import figure_table
+from scigen_dagster.assets.steps import run_step, wait_for_batches
+from scigen_dagster.generation.figures import figure_table, figure_work
 from scigen_dagster.generation.imgcoder import OFFLINE_PLANNER
 from scigen_dagster.generation.protocol import generation_protocol
 from scigen_dagster.registry import ModelSpec
@@ -41,8 +43,9 @@ def image_asset(spec: ModelSpec) -> dg.AssetsDefinition:
         description=(f"Figures of {spec.label}: one row per problem with status (ok / failed, with the reason), "
                      f"the content hash and path of the PNG, and {kind.figures}."),
         metadata={"model": kind.settings(spec)},
+        output_required=False,  # batch mode (a planner's first attempts): none while plans are to come
     )
-    def _images(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    def _images(context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult]:
         storage = context.resources.storage
         # The planner's prompt shapes a model planner's figures; the rules have none.
         planner_prompt = (prompts.load(generation_protocol(spec).planner_prompt).sha256
@@ -53,11 +56,15 @@ def image_asset(spec: ModelSpec) -> dg.AssetsDefinition:
             inputs=lambda key: [(keys.ITEMS, key)],
             arguments=lambda key: {"items": storage.read_table(keys.ITEMS, key), "spec": spec, "storage": storage},
             engines={"produce": kind.produce, "ocr": context.resources.ocr.reader(),
+                     **({"produce_items": kind.produce_items} if kind.produce_items else {}),
                      **kind.arguments(spec, context.resources)},
+            stream=figure_work,
             config=[spec.config_for_fingerprint(), planner_prompt],
             progress_from=keys.ITEMS,
             meter=llm.usage if llm is not None else None,
         )
+        if llm is not None and wait_for_batches(context, llm, step, name):
+            return
         def metadata_of(key: str, frame: pd.DataFrame) -> dict:
             ok = frame["status"] == "ok"
             if frame.empty:  # e.g. the real figures of a partition whose items ship none
@@ -88,7 +95,7 @@ def image_asset(spec: ModelSpec) -> dg.AssetsDefinition:
         if shortened:  # once per run, not once per batch
             context.log.warning(f"{name}: {shortened} prompts were longer than the text encoder takes and were "
                                 "shortened (asking sentences dropped first, given values kept); see each row's note")
-        return per_partition_result(context, step, metadata_of, (
+        yield per_partition_result(context, step, metadata_of, (
             f"{name}: {len(frame)} figures over {len(step.outcomes)} partitions, {ok} rendered, "
             f"{step.reused} partitions reused"))
 

@@ -8,6 +8,7 @@ covers the code that produced the table by construction; nothing keeps a list of
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -15,8 +16,11 @@ from typing import Any
 
 import pandas as pd
 
+from scigen_dagster import streaming
 from scigen_dagster.fingerprints import code_fingerprint, fingerprint, module_of
+from scigen_dagster.llm.ledger import Ledger, metered
 from scigen_dagster.resources.llm import usage_between
+from scigen_dagster.streaming import PartitionWork
 
 # Arguments of these packages are I/O, not logic: storage moves bytes, and model access
 # is identified by model ids and prompt hashes, which go into each step's configuration.
@@ -31,6 +35,7 @@ class PartitionOutcome:
     data_version: str
     seconds: float
     usage: dict | None = None  # the model calls this partition made (when the step is metered)
+    waiting: bool = False  # some call was left to a batch (batch mode): no table written yet
 
 
 @dataclass
@@ -45,6 +50,11 @@ class StepOutcome:
     @property
     def reused(self) -> int:
         return sum(o.reused for o in self.outcomes)
+
+    @property
+    def waiting(self) -> list[str | None]:
+        """The partitions whose tables wait for a batch's replies (batch mode)."""
+        return [o.partition for o in self.outcomes if o.waiting]
 
     @property
     def data_version(self) -> str:
@@ -64,7 +74,7 @@ def table_fingerprint(stage: Callable, engines: Mapping[str, Any], input_shas: S
 
 
 def build_or_reuse(storage, asset: str, partition: str | None, fp: str,
-                   compute: Callable[[], pd.DataFrame]) -> PartitionOutcome:
+                   compute: Callable[[], pd.DataFrame], waiting: Callable[[], bool] | None = None) -> PartitionOutcome:
     """Reuse the stored table when it was built from the same inputs, else compute it.
 
     The fingerprint lives in the Parquet footer, so the check reads a few bytes and a
@@ -76,6 +86,8 @@ def build_or_reuse(storage, asset: str, partition: str | None, fp: str,
         return PartitionOutcome(partition, frame, True, storage.table_sha(asset, partition) or "",
                                 time.perf_counter() - start)
     frame = compute()
+    if waiting is not None and waiting():  # batch mode: a reply is still to come, this is not the table
+        return PartitionOutcome(partition, frame, False, "", time.perf_counter() - start, waiting=True)
     _, sha = storage.write_table(asset, frame, partition, fp=fp)
     return PartitionOutcome(partition, frame, False, sha, time.perf_counter() - start)
 
@@ -94,6 +106,7 @@ def run_step(
     progress_from: str | None = None,
     before_compute: Callable[[list[str | None]], None] | None = None,
     meter: Callable[[], dict] | None = None,
+    stream: Callable[..., PartitionWork | None] | None = None,
 ) -> StepOutcome:
     """Build or reuse ``asset``'s table for each key (a partition, or None).
 
@@ -102,6 +115,14 @@ def run_step(
     and the stage's code. ``before_compute`` gets the keys that will be recomputed (to
     prefetch their work in parallel). Progress is logged in items of ``progress_from``.
     ``meter`` (a ledger reading such as ``llm.usage``) gives each partition its own usage.
+
+    ``stream`` (the stage's item-level form, same arguments, returning a PartitionWork or
+    None) runs the items of every stale partition as one stream (``streaming.stream``):
+    no item waits for another, and each partition's table is written, with its
+    fingerprint, as soon as its last item is done; a crash loses only the calls in flight
+    (the response cache has the rest). Its table is the stage's, which runs the same items.
+    A partition whose items left a call to a batch (batch mode) is not written: its
+    outcome is ``waiting`` (see ``wait_for_batches``).
     """
     engines = dict(engines or {})
     fps = {key: table_fingerprint(stage, engines, [storage.table_sha(a, p) for a, p in inputs(key)], config, key)
@@ -112,17 +133,59 @@ def run_step(
     progress = None
     if progress_from is not None and context is not None:
         progress = Progress(context.log, asset, {k: storage.table_rows(progress_from, k) for k in keys})
-    step = StepOutcome()
+    works = {}
+    if stream is not None:
+        for key in stale:
+            work = stream(**arguments(key), **engines)
+            if work is not None:
+                works[key] = work
+    outcomes: dict[str | None, PartitionOutcome] = {}
     for key in keys:
+        if key in works:
+            continue
         before = meter() if meter else None
-        outcome = build_or_reuse(storage, asset, key, fps[key], lambda key=key: stage(**arguments(key), **engines))
+        ledger = Ledger()  # this partition's calls, to see whether one was left to a batch
+
+        def compute(key=key, ledger=ledger) -> pd.DataFrame:
+            with metered(ledger):
+                return stage(**arguments(key), **engines)
+
+        outcome = build_or_reuse(storage, asset, key, fps[key], compute, waiting=lambda ledger=ledger: ledger.deferred > 0)
         if meter:
-            after = meter()
-            outcome.usage = usage_between(before, after)
-        step.outcomes.append(outcome)
+            outcome.usage = usage_between(before, meter())
+        outcomes[key] = outcome
         if progress is not None:
             progress.update(outcome)
-    return step
+    if works:
+        outcomes.update(_stream_partitions(storage, asset, works, fps, progress, metered_usage=meter is not None))
+    return StepOutcome([outcomes[key] for key in keys])
+
+
+def _stream_partitions(storage, asset: str, works: dict, fps: dict, progress: Progress | None,
+                       metered_usage: bool) -> dict[str | None, PartitionOutcome]:
+    """The stream of ``run_step``: every partition's items at once, each table written
+    when its last item is done, with its own ledger of the calls its items made."""
+    start = time.perf_counter()
+    ledgers = {key: Ledger() for key in works}
+    outcomes: dict[str | None, PartitionOutcome] = {}
+    if progress is not None:
+        progress.streaming()
+
+    async def finish(key, frame: pd.DataFrame) -> None:
+        if ledgers[key].deferred:  # a reply is still to come from a batch: this is not the table yet
+            outcomes[key] = PartitionOutcome(key, frame, False, "", time.perf_counter() - start, waiting=True)
+            return
+        _, sha = await asyncio.to_thread(storage.write_table, asset, frame, key, fps[key])
+        outcome = PartitionOutcome(key, frame, False, sha, time.perf_counter() - start)
+        if metered_usage:
+            outcome.usage = usage_between({}, ledgers[key].summary())
+        outcomes[key] = outcome
+        if progress is not None:
+            progress.update(outcome)
+
+    asyncio.run(streaming.stream(list(works.items()), finish, context=lambda key: metered(ledgers[key]),
+                                 item_done=progress.item_done if progress is not None else None))
+    return outcomes
 
 
 def _duration(seconds: float) -> str:
@@ -137,7 +200,8 @@ def _duration(seconds: float) -> str:
 class Progress:
     """Counts, rate and ETA of a long step, logged as one readable line at most every
     ``every`` seconds (and always at the end). Reused partitions count as done but not
-    into the rate, so the ETA reflects the work that is really left."""
+    into the rate, so the ETA reflects the work that is really left. A streamed step
+    counts each item as it finishes (``item_done``), its rate over the stream's time."""
 
     def __init__(self, log, label: str, items_per_partition: dict, every: float = 30.0,
                  clock: Callable[[], float] = time.monotonic):
@@ -147,13 +211,16 @@ class Progress:
         self.total_parts = len(self.pending)
         self.parts = self.items = self.reused = 0
         self.compute_items, self.compute_seconds = 0, 0.0
+        self.counted: dict = {}  # items of a partition already counted one by one
+        self.stream_start: float | None = None
         self.last_log = clock()
 
     def message(self) -> str:
         share = f" ({100 * self.items / self.total_items:.0f}%)" if self.total_items else ""
         text = f"{self.label}: {self.parts}/{self.total_parts} partitions, {self.items}/{self.total_items} items{share}"
-        if self.compute_items and self.compute_seconds > 0:
-            rate = self.compute_items / self.compute_seconds
+        seconds = self.compute_seconds + (self.clock() - self.stream_start if self.stream_start is not None else 0.0)
+        if self.compute_items and seconds > 0:
+            rate = self.compute_items / seconds
             left = self.total_items - self.items
             text += f", {rate:.1f} items/s"
             text += f", ETA {_duration(left / rate)}" if left else ", done"
@@ -164,16 +231,45 @@ class Progress:
         plural = "s" if self.reused != 1 else ""
         return text + (f", {self.reused} partition{plural} reused" if self.reused else "")
 
+    def streaming(self) -> None:
+        """The stream starts: from now the rate is items over the stream's own time."""
+        self.stream_start = self.clock()
+
+    def item_done(self, partition) -> None:
+        self.counted[partition] = self.counted.get(partition, 0) + 1
+        self.items += 1
+        self.compute_items += 1
+        self._maybe_log()
+
     def update(self, outcome: PartitionOutcome) -> None:
         self.parts += 1
-        n = self.pending.pop(outcome.partition, len(outcome.frame))
-        self.items += n
+        n = self.pending.pop(outcome.partition, len(outcome.frame)) - self.counted.pop(outcome.partition, 0)
+        self.items += max(0, n)
         if outcome.reused:
             self.reused += 1
         else:
-            self.compute_items += n
-            self.compute_seconds += outcome.seconds
+            self.compute_items += max(0, n)
+            if self.stream_start is None:
+                self.compute_seconds += outcome.seconds
+        self._maybe_log()
+
+    def _maybe_log(self) -> None:
         now = self.clock()
         if self.parts == self.total_parts or now - self.last_log >= self.every:
             self.last_log = now
             self.log.info(self.message())
+
+
+def wait_for_batches(context, llm, step: StepOutcome, table: str) -> bool:
+    """Batch mode: when partitions of ``step`` wait for replies, submit what the step
+    deferred (one batch per role) and say so; True when the step must end without a
+    materialization (the llm_batches sensor requests it again when the batches finish)."""
+    if not step.waiting:
+        return False
+    ids = llm.client().submit_deferred(context.asset_key.to_user_string(), step.waiting)
+    waiting = ", ".join(str(p) for p in step.waiting[:5]) + (" ..." if len(step.waiting) > 5 else "")
+    submitted = f"submitted batch{'es' if len(ids) != 1 else ''} {', '.join(ids)}" if ids else \
+        "its requests are all in batches already submitted"
+    context.log.info(f"{table}: {len(step.waiting)} partitions ({waiting}) wait for batch replies; {submitted}. "
+                     "The llm_batches sensor requests this step when they finish; it then runs from the cache.")
+    return True

@@ -95,27 +95,30 @@ _ENGINE_CACHE: dict[tuple, object] = {}
 _ENGINE_CACHE_LOCK = threading.Lock()
 
 
+def _new_rapidocr(model_dir: str | None, use_cls: bool, text_score: float, threads: int | None):
+    from rapidocr import RapidOCR
+
+    paths = rapidocr_model_paths(model_dir)
+    params = {
+        "Global.log_level": "warning",
+        "Global.use_cls": bool(use_cls),
+        "Global.text_score": float(text_score),
+        "Det.model_path": str(paths["det"]),
+        "Cls.model_path": str(paths["cls"]),
+        "Rec.model_path": str(paths["rec"]),
+    }
+    if threads:
+        params["EngineConfig.onnxruntime.intra_op_num_threads"] = int(threads)
+        params["EngineConfig.onnxruntime.inter_op_num_threads"] = 1
+    return RapidOCR(params=params), threading.Lock()
+
+
 def _rapidocr(model_dir: str | None, use_cls: bool, text_score: float, threads: int | None):
     key = (model_dir, use_cls, text_score, threads)
     with _ENGINE_CACHE_LOCK:
         engine = _ENGINE_CACHE.get(key)
         if engine is None:
-            from rapidocr import RapidOCR
-
-            paths = rapidocr_model_paths(model_dir)
-            params = {
-                "Global.log_level": "warning",
-                "Global.use_cls": bool(use_cls),
-                "Global.text_score": float(text_score),
-                "Det.model_path": str(paths["det"]),
-                "Cls.model_path": str(paths["cls"]),
-                "Rec.model_path": str(paths["rec"]),
-            }
-            if threads:
-                params["EngineConfig.onnxruntime.intra_op_num_threads"] = int(threads)
-                params["EngineConfig.onnxruntime.inter_op_num_threads"] = 1
-            engine = (RapidOCR(params=params), threading.Lock())
-            _ENGINE_CACHE[key] = engine
+            engine = _ENGINE_CACHE[key] = _new_rapidocr(*key)
     return engine
 
 
@@ -125,7 +128,9 @@ class OcrEngine:
     Vertical text (e.g. a y-axis label) is cut out along its detected quadrilateral and
     turned upright by RapidOCR before recognition; the 0/180 classifier then fixes text
     that came out upside down. The underlying sessions are created once per process per
-    configuration and calls are serialised per engine (onnxruntime parallelises inside).
+    configuration and calls are serialised per engine (onnxruntime parallelises inside);
+    a ``private`` engine has sessions of its own, so engines of different threads read
+    in parallel (loading one takes milliseconds once the models are read).
     """
 
     def __init__(
@@ -136,15 +141,22 @@ class OcrEngine:
         model_dir: str | Path | None = None,
         threads: int | None = None,
         min_side: int = 256,
+        private: bool = False,
     ) -> None:
         self.text_score = float(text_score)
         self.use_cls = bool(use_cls)
         self.model_dir = str(model_dir) if model_dir is not None else None
         self.threads = threads
         self.min_side = int(min_side)
+        self.private = private
+        self._own = None
         rapidocr_model_paths(self.model_dir)  # fail fast, never download
 
     def _engine(self):
+        if self.private:
+            if self._own is None:
+                self._own = _new_rapidocr(self.model_dir, self.use_cls, self.text_score, self.threads)
+            return self._own
         return _rapidocr(self.model_dir, self.use_cls, self.text_score, self.threads)
 
     def read(self, png_bytes: bytes) -> list[OcrToken]:
@@ -548,11 +560,12 @@ _ocr_local = threading.local()
 
 
 def thread_ocr_engine() -> OcrEngine:
-    """An OCR engine per thread (an engine serialises its calls)."""
+    """An OCR engine per thread, with sessions of its own (an engine serialises its
+    calls), so the threads of a pool read figures in parallel; it goes with its thread."""
     engine = getattr(_ocr_local, "engine", None)
     if engine is None:
         logging.getLogger("RapidOCR").setLevel(logging.ERROR)  # "no text found" is an answer, not a warning
-        engine = _ocr_local.engine = OcrEngine(threads=1)
+        engine = _ocr_local.engine = OcrEngine(threads=1, private=True)
     return engine
 
 

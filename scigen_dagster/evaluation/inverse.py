@@ -5,6 +5,7 @@ denominators are in evaluation/scores.py."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import random
@@ -29,6 +30,7 @@ from scigen_dagster.evaluation.protocol import (
 from scigen_dagster.llm import schemas
 from scigen_dagster.llm.client import Request
 from scigen_dagster.llm.vision import readable_data_url
+from scigen_dagster.streaming import PartitionWork, calls_done, in_lane, run_partition
 
 # (quiz question, shown options) -> an Answer, or (letter or None for an abstention, evidence[, status])
 Answerer = Callable[[str, dict[str, str]], Any]
@@ -274,39 +276,83 @@ def iv_table(items: pd.DataFrame, images: pd.DataFrame, model: str, storage, ocr
     the OCR answerer) and, under our protocol, blind; a missing or failed image answers
     nothing. Under the scigenbench protocol each scigen item with a multimodal_question
     gets one more row, the full-question check."""
+    return run_partition(iv_work(items, images, model, storage, ocr, llm))
+
+
+def iv_work(items: pd.DataFrame, images: pd.DataFrame, model: str, storage, ocr, llm) -> PartitionWork:
+    """The partition as one item per problem (see ``iv_item``), its rows in order."""
     by_id = {r.problem_id: r for r in images.itertuples(index=False)}
     protocol = evaluation_protocol(llm)
     offline = llm.is_offline("answerer")
     answerer = OFFLINE_ANSWERER if offline else answerer_settings(llm, ocr)
-    if not offline:
-        seen = _llm_answers(storage, llm, protocol, items, by_id)
-        blind_seen = _llm_answers(storage, llm, protocol, items, by_id, blind=True) if protocol.blind_control else {}
-        full = _full_question_answers(storage, llm, protocol, items, by_id) if protocol.full_question else {}
-    rows = []
-    for item in items.itertuples(index=False):
-        image = by_id.get(item.problem_id)
-        # The OCR lookup reads nothing without an image: a blind control by it would be empty
-        # by construction, so offline it is not measured (None), not 0.
-        blind = None
-        if not offline and protocol.blind_control:
-            def blind(q, opts, pid=item.problem_id):
-                return blind_seen[(pid, q, json.dumps(opts))]
-        answer = None
-        if image is not None and image.status == "ok":
-            if offline:
-                tokens = ocr.tokens(storage, image.image_sha256, image.image_path)
+    # The client roles are made once per partition, before the items' calls start.
+    roles = {} if offline else (_study_roles(llm, protocol) if protocol.grade_every_reply or protocol.full_question
+                                else {"answer": "answerer"})
 
-                def answer(q, opts, tokens=tokens):
-                    return ocr.answer(tokens, q, opts)
-            else:
-                def answer(q, opts, pid=item.problem_id):
-                    return seen.get((pid, q, json.dumps(opts)), Answer(None, CORRUPTED, "corrupted"))
-        rows += iv_rows(item, image, model, answer, answerer, blind, protocol)
-        if not offline and needs_full_question(item, protocol):
-            rows.append(full_question_row(item, image, model, full.get(item.problem_id), answerer, protocol))
+    def one(item):
+        return lambda: iv_item(item, by_id.get(item.problem_id), model, storage, ocr, llm, answerer, protocol, roles)
+
+    return PartitionWork([one(item) for item in items.itertuples(index=False)],
+                         lambda results: _iv_frame([row for rows in results for row in rows]))
+
+
+def _iv_frame(rows: list[dict]) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=IV_COLUMNS)
     frame["llm_cost_usd"] = frame["llm_cost_usd"].astype("Float64")
     return frame
+
+
+async def iv_item(item: Any, image: Any, model: str, storage, ocr, llm, answerer: str,
+                  protocol: EvaluationProtocol | None = None, roles: dict | None = None) -> list[dict[str, Any]]:
+    """The rows of one problem. With an answerer model, every quiz is asked from the image
+    (and, under ours, blind) all at once, with the full-question check where the protocol
+    asks for it; offline, the OCR lookup answers from the figure's tokens and the blind
+    control is not measured (it would read nothing by construction: None, not 0). A figure
+    whose file cannot be decoded is not sent (its rows say corrupted)."""
+    protocol = protocol or evaluation_protocol(llm)
+    rendered = image is not None and image.status == "ok"
+    if llm.is_offline("answerer"):
+        answer = None
+        if rendered:
+            tokens = await in_lane("ocr", getattr(ocr, "workers", 1), ocr.tokens, storage, image.image_sha256,
+                                   image.image_path)
+
+            def answer(q, opts):
+                return ocr.answer(tokens, q, opts)
+        return iv_rows(item, image, model, answer, answerer, None, protocol)
+    roles = roles or _study_roles(llm, protocol)
+    url = None
+    if rendered:
+        png = await in_lane("io", 8, storage.read_bytes, image.image_path)
+        url = readable_data_url(png, max_side=1024, rgb=protocol.rgb_images, jpeg_quality=protocol.answer_jpeg_quality)
+    prompt = prompts.load(protocol.answer_prompt)
+    quizzes = list(enumerate(json.loads(item.quizzes_json)))
+    asked = [(i, quiz, seen_url) for seen_url in ([url] if url is not None else [])
+             + ([None] if protocol.blind_control else []) for i, quiz in quizzes]
+    calls = [answer_quiz(llm, protocol, roles, prompt, item.problem_id, i, quiz, seen_url, blind=seen_url is None)
+             for i, quiz, seen_url in asked]
+    full = rendered and needs_full_question(item, protocol)
+    if full and url is not None:
+        calls.append(full_question_answer(llm, roles, item, url))
+    replies = await asyncio.gather(*calls)
+    calls_done()
+    seen, blind_seen = {}, {}
+    for (i, quiz, seen_url), reply in zip(asked, replies):
+        shown, _ = shown_options(quiz["options"], item.problem_id, i, protocol)
+        (seen if seen_url is not None else blind_seen)[(quiz["question"], json.dumps(shown))] = reply
+
+    def answer(q, opts):
+        return seen.get((q, json.dumps(opts)), Answer(None, CORRUPTED, "corrupted"))
+
+    def blind(q, opts):
+        return blind_seen[(q, json.dumps(opts))]
+
+    rows = iv_rows(item, image, model, answer if rendered else None, answerer,
+                   blind if protocol.blind_control else None, protocol)
+    if needs_full_question(item, protocol):
+        reply = (replies[-1] if url is not None else Answer(None, CORRUPTED, "corrupted")) if full else None
+        rows.append(full_question_row(item, image, model, reply, answerer, protocol))
+    return rows
 
 
 class _Unread(str):
@@ -328,17 +374,21 @@ def _answer_parser(letters: str, with_grader: bool):
     return parse
 
 
-def grade(llm, pending: dict) -> dict:
-    """The grader role's reading of the replies the rules could not read:
-    {key: (options text, reply)} -> {key: letter or None}."""
+async def grade_one(llm, options: str, reply: str, item_id: str = "grade") -> str | None:
+    """The grader role's reading of one reply the rules could not read: a letter or None."""
     prompt = prompts.load("grade_answer")
-    keys = list(pending)
-    requests = [Request(f"grade#{i}", prompt.messages(options=pending[k][0], reply=pending[k][1][:2000]),
-                        prompt.sha256) for i, k in enumerate(keys)]
-    results = llm.client().batch("grader", requests, schemas.parse_grader,
-                                 schema=schemas.json_schema(schemas.GraderVerdict))
-    return {k: (r.value.letter if r.status == "ok" and r.value.letter != "NONE" else None)
-            for k, r in zip(keys, results)}
+    r = await llm.client().acall("grader", Request(item_id, prompt.messages(options=options, reply=reply[:2000]),
+                                                   prompt.sha256),
+                                 schemas.parse_grader, schema=schemas.json_schema(schemas.GraderVerdict))
+    return r.value.letter if r.status == "ok" and r.value.letter != "NONE" else None
+
+
+def grade(llm, pending: dict) -> dict:
+    """``grade_one`` for many replies: {key: (options text, reply)} -> {key: letter or None}."""
+    async def all_of() -> list:
+        return await asyncio.gather(*(grade_one(llm, opts, reply, f"grade#{i}")
+                                      for i, (opts, reply) in enumerate(pending.values())))
+    return dict(zip(pending, asyncio.run(all_of())))
 
 
 def study_verdict(text: str) -> bool:
@@ -370,120 +420,65 @@ def boxed_judgment(text: str) -> str:
     return ""
 
 
-def _figure_url(storage, image, protocol: EvaluationProtocol) -> str | None:
-    """The figure as the answerer receives it (at most 1024 px; the study's RGB JPEG under
-    its protocol), or None for a stored file that cannot be decoded."""
-    return readable_data_url(storage.read_bytes(image.image_path), max_side=1024, rgb=protocol.rgb_images,
-                             jpeg_quality=protocol.answer_jpeg_quality)
+async def answer_quiz(llm, protocol: EvaluationProtocol, roles: dict, prompt, problem_id: str, index: int,
+                      quiz: dict, image_url: str | None, blind: bool = False) -> Answer:
+    """One quiz answered by the answerer role from the image alone (or, for the blind
+    control, with no image), options shown as the rows record them.
 
-
-def _llm_answers(storage, llm, protocol: EvaluationProtocol, items: pd.DataFrame, images: dict,
-                 blind: bool = False) -> dict:
-    """Every quiz of every rendered figure answered by the answerer role from the image
-    alone (or, for the blind control, with no image), options shown as the rows record
-    them; keyed by (problem, quiz question, shown options) -> Answer. A figure whose file
-    cannot be decoded is not sent (its rows say corrupted).
-
-    Ours: replies are read by rule (a letter A-E, bold, boxed, "the answer is C", "C.
-    <text>"); the rest go to the grader role when it is configured. A failed call counts as
-    an abstention; a truncated one does not. The study's: every reply goes to the grading
-    step (the answerer's model, text only, shown the question, the correct letter and the
-    reply); a failed answer or grading call is "failed"."""
-    prompt = prompts.load(protocol.answer_prompt)
-    requests, keys, option_texts, quizzes = [], [], [], []
-    for item in items.itertuples(index=False):
-        image = images.get(item.problem_id)
-        if not blind and (image is None or image.status != "ok"):
-            continue
-        url = None if blind else _figure_url(storage, image, protocol)
-        if not blind and url is None:
-            continue  # corrupted: answered by nobody
-        for i, quiz in enumerate(json.loads(item.quizzes_json)):
-            shown, back = shown_options(quiz["options"], item.problem_id, i, protocol)
-            options = options_text(shown, protocol)
-            keys.append((item.problem_id, quiz["question"], json.dumps(shown)))
-            option_texts.append(options)
-            quizzes.append((quiz, back))
-            fields = ({"quiz_content": f"{quiz['question']}\nOptions:\n{options}"} if protocol.grade_every_reply
-                      else {"quiz_question": quiz["question"], "options": options})
-            requests.append(Request(f"{item.problem_id}#{i}{'#blind' if blind else ''}",
-                                    prompt.messages(image_data_url=url, **fields), prompt.sha256))
-    if protocol.grade_every_reply:
-        return _graded_answers(llm, protocol, requests, keys, option_texts, quizzes)
-    with_grader = not llm.is_offline("grader")
-    results = llm.client().batch("answerer", requests, _answer_parser("ABCDE", with_grader))
-    unread = {key: (opts, str(r.value)) for key, opts, r in zip(keys, option_texts, results)
-              if r.status == "ok" and isinstance(r.value, _Unread)}
-    graded = grade(llm, unread) if unread else {}
-    out = {}
-    for key, r in zip(keys, results):
-        usage = call_usage(llm, ("answerer", r))
-        if r.status == "ok":
-            letter = graded.get(key) if key in unread else r.value
-            out[key] = Answer(letter, r.content[:100], "answered" if letter else "abstained", usage=usage)
-        elif r.status == "truncated":
-            out[key] = Answer(None, r.reason[:300], "truncated", usage=usage)
-        else:
-            out[key] = Answer(None, r.reason[:100], "abstained", usage=usage)
-    return out
-
-
-def _graded_answers(llm, protocol: EvaluationProtocol, requests: list, keys: list, option_texts: list,
-                    quizzes: list) -> dict:
-    """The study's answer path: the raw replies, then one grading call per reply."""
-    roles = _study_roles(llm, protocol)
+    Ours: the reply is read by rule (a letter A-E, bold, boxed, "the answer is C", "C.
+    <text>"); what the rules cannot read goes to the grader role when it is configured. A
+    failed call counts as an abstention; a truncated one does not. The study's: the raw
+    reply goes to the grading step (the answerer's model, text only, shown the question,
+    the correct letter and the reply); a failed answer or grading call is "failed"."""
+    shown, _ = shown_options(quiz["options"], problem_id, index, protocol)
+    options = options_text(shown, protocol)
+    fields = ({"quiz_content": f"{quiz['question']}\nOptions:\n{options}"} if protocol.grade_every_reply
+              else {"quiz_question": quiz["question"], "options": options})
+    request = Request(f"{problem_id}#{index}{'#blind' if blind else ''}",
+                      prompt.messages(image_data_url=image_url, **fields), prompt.sha256)
     client = llm.client()
-    results = client.batch(roles["answer"], requests)
-    grade_prompt = prompts.load(protocols.GRADE_PROMPT)
-    pending = [(k, r, q) for k, r, q in zip(range(len(keys)), results, quizzes) if r.status == "ok"]
-    grade_requests = [Request(f"{requests[k].item_id}#grade", grade_prompt.messages(
-        question=f"{q[0]['question']}\nOptions:\n{option_texts[k]}", answer=q[0]["correct_option"],
-        model_response=r.content.strip()), grade_prompt.sha256) for k, r, q in pending]
-    grades = dict(zip((k for k, _, _ in pending), client.batch(roles["grade"], grade_requests)))
-    out = {}
-    for k, (key, r) in enumerate(zip(keys, results)):
-        g = grades.get(k)
+    if protocol.grade_every_reply:
+        r = await client.acall(roles["answer"], request)
+        g = None
+        if r.status == "ok":
+            grade_prompt = prompts.load(protocols.GRADE_PROMPT)
+            g = await client.acall(roles["grade"], Request(f"{request.item_id}#grade", grade_prompt.messages(
+                question=f"{quiz['question']}\nOptions:\n{options}", answer=quiz["correct_option"],
+                model_response=r.content.strip()), grade_prompt.sha256))
         usage = call_usage(llm, (roles["answer"], r), (roles["grade"], g))
         if r.status != "ok" or g is None or g.status != "ok":
             why = r.reason if r.status != "ok" else f"grading: {g.reason if g is not None else 'not sent'}"
-            out[key] = Answer(None, why[:300], "failed", usage=usage)
-            continue
-        out[key] = Answer(schemas.read_letter(r.content, "ABCDE"), r.content[:300], "answered",
-                          verdict=study_verdict(g.content), grade=g.content[:300], usage=usage)
-    return out
+            return Answer(None, why[:300], "failed", usage=usage)
+        return Answer(schemas.read_letter(r.content, "ABCDE"), r.content[:300], "answered",
+                      verdict=study_verdict(g.content), grade=g.content[:300], usage=usage)
+    with_grader = not llm.is_offline("grader")
+    r = await client.acall("answerer", request, _answer_parser("ABCDE", with_grader))
+    usage = call_usage(llm, ("answerer", r))
+    if r.status == "ok":
+        letter = r.value
+        if isinstance(letter, _Unread):
+            letter = await grade_one(llm, options, str(letter))
+        return Answer(letter, r.content[:100], "answered" if letter else "abstained", usage=usage)
+    if r.status == "truncated":
+        return Answer(None, r.reason[:300], "truncated", usage=usage)
+    return Answer(None, r.reason[:100], "abstained", usage=usage)
 
 
-def _full_question_answers(storage, llm, protocol: EvaluationProtocol, items: pd.DataFrame, images: dict) -> dict:
-    """The full-question check (ve_infer.py): each scigen item's multimodal_question
-    answered from its figure, then graded against the item's answer; {problem: Answer}."""
-    roles = _study_roles(llm, protocol)
+async def full_question_answer(llm, roles: dict, item: Any, url: str) -> Answer:
+    """The full-question check (ve_infer.py): a scigen item's multimodal_question answered
+    from its figure, then graded against the item's answer."""
     client = llm.client()
     prompt, grader = prompts.load(protocols.FULL_QUESTION_PROMPT), prompts.load(protocols.FULL_QUESTION_GRADE_PROMPT)
-    requests, asked, out = [], [], {}
-    for item in items.itertuples(index=False):
-        image = images.get(item.problem_id)
-        if not needs_full_question(item, protocol) or image is None or image.status != "ok":
-            continue
-        url = _figure_url(storage, image, protocol)
-        if url is None:
-            out[item.problem_id] = Answer(None, CORRUPTED, "corrupted")
-            continue
-        requests.append(Request(f"{item.problem_id}#full", prompt.messages(
-            image_data_url=url, question=item.multimodal_question), prompt.sha256))
-        asked.append(item)
-    results = client.batch(roles["full_question"], requests)
-    answered = [(item, r) for item, r in zip(asked, results) if r.status == "ok"]
-    grades = client.batch(roles["full_question_grade"], [Request(f"{item.problem_id}#full#grade", grader.messages(
-        question=item.multimodal_question, answer=str(item.answer), model_response=r.content.strip()), grader.sha256)
-        for item, r in answered])
-    graded = {item.problem_id: g for (item, _), g in zip(answered, grades)}
-    for item, r in zip(asked, results):
-        g = graded.get(item.problem_id)
-        usage = call_usage(llm, (roles["full_question"], r), (roles["full_question_grade"], g))
-        if r.status != "ok" or g is None or g.status != "ok":
-            why = r.reason if r.status != "ok" else f"grading: {g.reason if g is not None else 'not sent'}"
-            out[item.problem_id] = Answer(None, why[:300], "failed", usage=usage)
-            continue
-        out[item.problem_id] = Answer(None, r.content[:300], "answered", verdict=boxed_judgment(g.content) == "A",
-                                      grade=g.content[-300:], usage=usage)
-    return out
+    r = await client.acall(roles["full_question"], Request(f"{item.problem_id}#full", prompt.messages(
+        image_data_url=url, question=item.multimodal_question), prompt.sha256))
+    g = None
+    if r.status == "ok":
+        g = await client.acall(roles["full_question_grade"], Request(f"{item.problem_id}#full#grade", grader.messages(
+            question=item.multimodal_question, answer=str(item.answer), model_response=r.content.strip()),
+            grader.sha256))
+    usage = call_usage(llm, (roles["full_question"], r), (roles["full_question_grade"], g))
+    if r.status != "ok" or g is None or g.status != "ok":
+        why = r.reason if r.status != "ok" else f"grading: {g.reason if g is not None else 'not sent'}"
+        return Answer(None, why[:300], "failed", usage=usage)
+    return Answer(None, r.content[:300], "answered", verdict=boxed_judgment(g.content) == "A",
+                  grade=g.content[-300:], usage=usage)

@@ -4,6 +4,7 @@ proxies of :mod:`scigen_dagster.evaluation.proxies` in columns of their own."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from typing import Any
@@ -17,6 +18,7 @@ from scigen_dagster.evaluation.protocol import settings as protocol_settings
 from scigen_dagster.llm import schemas
 from scigen_dagster.llm.client import Request
 from scigen_dagster.llm.vision import readable_data_url
+from scigen_dagster.streaming import PartitionWork, calls_done, in_lane, run_partition
 
 JUDGE_DIMENSIONS = (
     "Correctness_Fidelity",
@@ -137,47 +139,61 @@ def _figure(storage, ocr, image) -> tuple[bytes | None, list | None]:
 def judge_table(items: pd.DataFrame, images: pd.DataFrame, model: str, storage, ocr, llm) -> pd.DataFrame:
     """Every item's figure: the rubric by the judge role's model when one is configured
     (else "not measured"), and the OCR proxies of its PNG either way."""
+    return run_partition(judge_work(items, images, model, storage, ocr, llm))
+
+
+def judge_work(items: pd.DataFrame, images: pd.DataFrame, model: str, storage, ocr, llm) -> PartitionWork:
+    """The partition as one item per figure (see ``judge_item``), in item order."""
     by_id = {r.problem_id: r for r in images.itertuples(index=False)}
     protocol = evaluation_protocol(llm)
-    if not llm.is_offline("judge"):
-        return _llm_judge_table(storage, ocr, llm, protocol, model, items, by_id)
-    rows = []
-    for item in items.itertuples(index=False):
-        image = by_id.get(item.problem_id)
-        row = offline_judge_row(item.question, image or MISSING_IMAGE, *_figure(storage, ocr, image))
-        rows.append({"problem_id": item.problem_id, "model": model, "protocol": protocol.name, "judge": OFFLINE_JUDGE,
-                     "judge_temperature": None, "prompt": "", **row, "llm_calls": 0, "llm_tokens": 0,
-                     "llm_cost_usd": 0.0})
-    return judge_frame(rows)
+    # The judge's client role under this protocol (its own per protocol), made once per partition.
+    role = None if llm.is_offline("judge") else judge_role(llm, protocol)
+
+    def one(item):
+        return lambda: judge_item(item, by_id.get(item.problem_id), model, storage, ocr, llm, protocol, role)
+
+    return PartitionWork([one(item) for item in items.itertuples(index=False)], judge_frame)
 
 
-def _llm_judge_table(storage, ocr, llm, protocol: EvaluationProtocol, model: str, items: pd.DataFrame,
-                     images: dict) -> pd.DataFrame:
-    """One judge call per rendered figure (image + problem text), read into the five
-    integer scores; a figure that never rendered, or whose file cannot be decoded, is not
-    sent and stays missing. Under the scigenbench protocol the judge gets the study's
-    rubric, the figure at full resolution (RGB) after the text, and its reply is read from
-    the fenced json block only."""
+async def judge_item(item: Any, image: Any, model: str, storage, ocr, llm,
+                     protocol: EvaluationProtocol | None = None, role: str | None = None) -> dict[str, Any]:
+    """One figure's row. With a judge model: one call with the image and the problem text
+    (under the run's protocol: its rubric, image size and reply contract), read into the
+    five integer scores while the figure's OCR proxies are read; a figure that never
+    rendered, or whose file cannot be decoded, is not sent and stays missing. Under the
+    scigenbench protocol the judge gets the study's rubric, the figure at full resolution
+    (RGB), and its reply is read from the fenced json block only. Offline: the proxies,
+    the rubric "not measured"."""
+    protocol = protocol or evaluation_protocol(llm)
+    workers = getattr(ocr, "workers", 1)
+    no_cost = {"llm_calls": 0, "llm_tokens": 0, "llm_cost_usd": 0.0}
+    if llm.is_offline("judge"):
+        png, tokens = await in_lane("ocr", workers, _figure, storage, ocr, image)
+        return {"problem_id": item.problem_id, "model": model, "protocol": protocol.name, "judge": OFFLINE_JUDGE,
+                "judge_temperature": None, "prompt": "",
+                **offline_judge_row(item.question, image or MISSING_IMAGE, png, tokens), **no_cost}
+    role = role or judge_role(llm, protocol)
     prompt = prompts.load(protocol.judge_prompt)
-    role = judge_role(llm, protocol)
+    row = {"problem_id": item.problem_id, "model": model, "protocol": protocol.name, "judge": llm.model_id("judge"),
+           "judge_temperature": judge_temperature(llm, protocol), "prompt": prompt.ref} | no_cost
+    if image is None or image.status != "ok":
+        return row | proxies.proxy_row(item.question, None, None) | dict.fromkeys(JUDGE_DIMENSIONS) | {
+            "judge_status": "no_image", "not_measured": ",".join(JUDGE_DIMENSIONS),
+            "not_measured_reason": "no figure to judge"}
+    png = await in_lane("io", 8, storage.read_bytes, image.image_path)
+    tokens = asyncio.ensure_future(in_lane("ocr", workers, ocr.tokens, storage, image.image_sha256, image.image_path))
+    url = readable_data_url(png, max_side=protocol.judge_image_max_side, rgb=protocol.rgb_images)
+    if url is None:
+        return row | proxies.proxy_row(item.question, png, await tokens) | dict.fromkeys(JUDGE_DIMENSIONS) | {
+            "judge_status": "corrupted", "not_measured": ",".join(JUDGE_DIMENSIONS),
+            "not_measured_reason": "the stored figure cannot be decoded (corrupted)"}
     parse = parse_fenced_scores if protocol.judge_fenced_json else schemas.parse_judge
-    requests, rows = [], {}
-    for item in items.itertuples(index=False):
-        image = images.get(item.problem_id)
-        png, tokens = _figure(storage, ocr, image)
-        rows[item.problem_id] = {"problem_id": item.problem_id, "model": model, "protocol": protocol.name,
-                                 "judge": llm.model_id("judge"), "judge_temperature": judge_temperature(llm, protocol),
-                                 "prompt": prompt.ref, "llm_calls": 0, "llm_tokens": 0, "llm_cost_usd": 0.0}
-        rows[item.problem_id] |= proxies.proxy_row(item.question, png, tokens)
-        url = readable_data_url(png, max_side=protocol.judge_image_max_side, rgb=protocol.rgb_images)
-        if url is None:
-            why = "no figure to judge" if png is None else "the stored figure cannot be decoded (corrupted)"
-            rows[item.problem_id] |= dict.fromkeys(JUDGE_DIMENSIONS) | {
-                "judge_status": "no_image" if png is None else "corrupted", "not_measured": ",".join(JUDGE_DIMENSIONS),
-                "not_measured_reason": why}
-            continue
-        requests.append(Request(item.problem_id, prompt.messages(image_data_url=url, question=item.question),
-                                prompt.sha256))
-    for result in llm.client().batch(role, requests, parse, schema=_judge_schema(protocol)):
-        rows[result.item_id] |= llm_judge_row(result) | call_usage(llm, (role, result))
-    return judge_frame(list(rows.values()))
+    try:
+        result = await llm.client().acall(role, Request(item.problem_id, prompt.messages(
+            image_data_url=url, question=item.question), prompt.sha256), parse, schema=_judge_schema(protocol))
+    except BaseException:
+        tokens.cancel()
+        raise
+    calls_done()
+    return (row | proxies.proxy_row(item.question, png, await tokens) | llm_judge_row(result)
+            | call_usage(llm, (role, result)))

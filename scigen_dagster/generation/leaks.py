@@ -92,20 +92,27 @@ def leaked_answer_terms(question: str, answer: str, image_texts: list[str]) -> l
     return sorted(set(found))
 
 
+def figure_leak(row, question: str, answer: str, ocr, storage) -> tuple[bool | None, str]:
+    """(whether the figure of an image-table ``row`` shows the answer, the terms it shows
+    as JSON); (None, "[]") for a row without a figure. The OCR is cached."""
+    if row.status != "ok":
+        return None, "[]"
+    texts = ocr.texts(ocr.tokens(storage, row.image_sha256, row.image_path)) + json.loads(row.text_labels_json)
+    found = leaked_answer_terms(question, answer, texts)
+    return bool(found), json.dumps(found, ensure_ascii=False)
+
+
+def with_leaks(frame: pd.DataFrame, leaks: list[tuple[bool | None, str]]) -> pd.DataFrame:
+    """The image table with its leak columns, from ``figure_leak`` of each row in order."""
+    return frame.assign(answer_leak=pd.array([leak for leak, _ in leaks], dtype="boolean"),
+                        leak_terms=[terms for _, terms in leaks])
+
+
 def flag_leaks(frame: pd.DataFrame, items: pd.DataFrame, ocr, storage) -> pd.DataFrame:
     """Mark figures whose text (OCR, plus the text artists of code-rendered figures)
     reveals the answer; the OCR is cached, so evaluation reuses it."""
     ok = frame[frame["status"] == "ok"]
     ocr.prefetch(storage, list(zip(ok["image_sha256"], ok["image_path"])))
     answers = dict(zip(items["problem_id"], zip(items["question"], items["answer"])))
-    leaks, terms = [], []
-    for row in frame.itertuples(index=False):
-        if row.status != "ok":
-            leaks.append(None)
-            terms.append("[]")
-            continue
-        texts = ocr.texts(ocr.tokens(storage, row.image_sha256, row.image_path)) + json.loads(row.text_labels_json)
-        found = leaked_answer_terms(*answers[row.problem_id], texts)
-        leaks.append(bool(found))
-        terms.append(json.dumps(found, ensure_ascii=False))
-    return frame.assign(answer_leak=pd.array(leaks, dtype="boolean"), leak_terms=terms)
+    return with_leaks(frame, [figure_leak(row, *(answers[row.problem_id] if row.status == "ok" else ("", "")),
+                                          ocr, storage) for row in frame.itertuples(index=False)])

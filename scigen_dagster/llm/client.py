@@ -14,12 +14,14 @@ import asyncio
 import functools
 import random
 import re
-import threading
+import weakref
 from dataclasses import dataclass, field
 from typing import Any, Callable, Generic, TypeVar
 
+from scigen_dagster.llm.batch import BatchQueue, BatchStore, request_body, unsupported
 from scigen_dagster.llm.cache import ResponseCache, cache_key
-from scigen_dagster.llm.limits import Pause, TokenBucket
+from scigen_dagster.llm.ledger import Ledger
+from scigen_dagster.llm.limits import Pause, Slots, TokenBucket
 
 T = TypeVar("T")
 
@@ -62,6 +64,8 @@ class RoleSettings:
     structured_output: bool = True
     # Which settings source configured the role (for the launchpad and error messages).
     env_prefix: str = ""
+    # Batch mode: a reply not in the cache is left to the provider's batch API (llm.batch).
+    batch: bool = False
 
     @property
     def provider(self) -> str:
@@ -189,12 +193,13 @@ class Request:
     item_id: str
     messages: list[dict[str, Any]]
     prompt_hash: str
+    deferrable: bool = True  # False: its answer is needed now (a repair), never left to a batch
 
 
 @dataclass
 class CallResult(Generic[T]):
     item_id: str
-    status: str  # ok | failed | skipped | truncated (cut by the output budget: not an answer)
+    status: str  # ok | failed | skipped | truncated (cut by the output budget: not an answer) | deferred (to a batch)
     value: T | None = None
     content: str = ""
     reason: str = ""
@@ -208,68 +213,6 @@ class CallResult(Generic[T]):
     # whoever paid for it): a protocol's cost reads these.
     reply_prompt_tokens: int = 0
     reply_completion_tokens: int = 0
-
-
-@dataclass
-class Ledger:
-    """Tokens and dollars per role; a budget that stops dispatching before it is crossed."""
-
-    budget_usd: float | None = None
-    spent_usd: float = 0.0
-    reserved_usd: float = 0.0
-    paid_calls: int = 0
-    cache_hits: int = 0
-    cache_misses: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    by_role: dict[str, dict[str, Any]] = field(default_factory=dict)
-    truncated: int = 0
-    cost_unknown_models: set = field(default_factory=set)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    def reserve(self, estimate: float) -> bool:
-        with self._lock:
-            if self.budget_usd is not None and self.spent_usd + self.reserved_usd + estimate > self.budget_usd:
-                return False
-            self.reserved_usd += estimate
-            return True
-
-    def settle(self, estimate: float, role: str, cost: float | None, prompt_tokens: int, completion_tokens: int,
-               model: str = "") -> None:
-        with self._lock:
-            self.reserved_usd -= estimate
-            self.paid_calls += 1
-            self.prompt_tokens += prompt_tokens
-            self.completion_tokens += completion_tokens
-            r = self.by_role.setdefault(role, {"model": model, "calls": 0, "prompt_tokens": 0,
-                                               "completion_tokens": 0, "tokens": 0, "cost_usd": 0.0})
-            r["calls"] += 1
-            r["tokens"] += prompt_tokens + completion_tokens
-            r["prompt_tokens"] += prompt_tokens
-            r["completion_tokens"] += completion_tokens
-            if cost is None:
-                self.cost_unknown_models.add(model)
-                r["cost_usd"] = "cost unknown"
-            else:
-                self.spent_usd += cost
-                if r["cost_usd"] != "cost unknown":
-                    r["cost_usd"] = round(r["cost_usd"] + cost, 6)
-
-    def release(self, estimate: float) -> None:
-        with self._lock:
-            self.reserved_usd -= estimate
-
-    def summary(self) -> dict[str, Any]:
-        out = {"paid_calls": self.paid_calls, "cache_hits": self.cache_hits, "cache_misses": self.cache_misses,
-               "prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens,
-               "cost_usd": round(self.spent_usd, 6), "budget_usd": self.budget_usd, "truncated": self.truncated,
-               "by_role": {k: dict(v) for k, v in self.by_role.items()}}
-        if self.cost_unknown_models:
-            unknown = sorted(self.cost_unknown_models)
-            out["cost_unknown_models"] = unknown
-            out["warning"] = (f"cost unknown for {', '.join(unknown)} (not in litellm's price map): cost_usd counts "
-                              "only the priced models; add input_usd_per_mtok / output_usd_per_mtok for them")
-        return out
 
 
 def _retry_after(exc: BaseException) -> float | None:
@@ -355,14 +298,19 @@ class _Truncated(Exception):
 
 class LLMClient:
     def __init__(self, roles: dict[str, RoleSettings], cache: ResponseCache | None = None,
-                 budget_usd: float | None = None, shared_limits: dict[str, str] | None = None):
+                 budget_usd: float | None = None, shared_limits: dict[str, str] | None = None,
+                 batch_store: BatchStore | None = None):
         self.roles = roles
         self.cache = cache
+        # Batch mode's queue of deferred requests and the store's batch tables (llm.batch).
+        self.batches = BatchQueue(batch_store) if batch_store is not None else None
         # PostgreSQL connection settings: rpm / tpm shared by every worker of a deployment
         self.shared_limits = shared_limits
         self.ledger = Ledger(budget_usd=budget_usd)
         self._pause = Pause()
         self._buckets: dict[tuple[str, str], TokenBucket] = {}
+        self._loop_slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, Slots]] = (
+            weakref.WeakKeyDictionary())
 
     def settings(self, role: str) -> RoleSettings:
         try:
@@ -489,23 +437,28 @@ class LLMClient:
         key = cache_key(provider=settings.provider, model=settings.model, prompt_hash=request.prompt_hash,
                         messages=messages, params=params, seed=settings.seed, endpoint=settings.api_base)
         if self.cache is not None and (hit := self.cache.get(key)) is not None:
-            self.ledger.cache_hits += 1
+            self.ledger.hit()
             result.cached = True
             result.reply_prompt_tokens += int(hit.get("prompt_tokens") or 0)
             result.reply_completion_tokens += int(hit.get("completion_tokens") or 0)
+            if self.batches is not None and (row := self.batches.store.consume(key)) is not None:
+                self.ledger.settle_batch(role, row["cost_usd"], row["prompt_tokens"], row["completion_tokens"],
+                                         settings.model)
             return hit["content"]
-        self.ledger.cache_misses += 1
         max_tokens = settings.max_tokens if image_size is None else 0
         if image_size is None:
             max_tokens = request_params(settings, None, response_format)[0]["max_tokens"]
+            if self._defer(role, settings, request, key, messages, max_tokens, response_format):
+                self.ledger.defer()
+                raise _Deferred()
+        self.ledger.miss()
         grown = False
         while True:
             try:
                 return await self._paid(role, settings, request, messages, result, key, image_size,
                                         response_format, max_tokens)
             except _Truncated as cut:
-                with self.ledger._lock:
-                    self.ledger.truncated += 1
+                self.ledger.cut()
                 if grown:
                     raise
                 grown = True
@@ -513,9 +466,42 @@ class LLMClient:
                 result.sent = {**result.sent, "max_tokens_retry": max_tokens,
                                "truncated_first": {"max_tokens": cut.max_tokens, "reasoning_tokens": cut.reasoning_tokens}}
 
-    async def _paid(self, role: str, settings: RoleSettings, request: Request, messages: list[dict[str, Any]],
-                    result: CallResult, key: str, image_size: str | None, response_format: dict | None,
-                    max_tokens: int) -> str:
+    def _defer(self, role: str, settings: RoleSettings, request: Request, key: str, messages: list[dict[str, Any]],
+               max_tokens: int, response_format: dict | None) -> bool:
+        """Whether batch mode takes this uncached request (see llm.batch)."""
+        if not (settings.batch and request.deferrable and self.batches is not None):
+            return False
+        why = unsupported(settings)
+        if why is not None:
+            self.ledger.refuse_batch(role, why)
+            return False
+        return self.batches.defer(key, role, request.prompt_hash,
+                                lambda: request_body(settings, messages, max_tokens, response_format))
+
+    def submit_deferred(self, asset: str, partitions: list) -> list[str]:
+        """Submit what the step deferred, one batch per role; returns the batch ids."""
+        from scigen_dagster.llm.batch import submit
+
+        deferred = self.batches.take() if self.batches is not None else []
+        return asyncio.run(submit(self, deferred, asset, partitions)) if deferred else []
+
+    def _slots(self, role: str) -> Slots:
+        """The role's in-flight slots on the running loop: every call of the role made on
+        that loop (one batch, or one stream over a whole step) shares them."""
+        per_loop = self._loop_slots.setdefault(asyncio.get_running_loop(), {})
+        if role not in per_loop:
+            per_loop[role] = Slots(self.settings(role).concurrency)
+        return per_loop[role]
+
+    async def _paid(self, *args: Any) -> str:
+        # A slot is held from the budget reservation to the last retry: at most the role's
+        # concurrency in flight, and a queued call reserves nothing.
+        async with self._slots(args[0]).hold():
+            return await self._paid_in_slot(*args)
+
+    async def _paid_in_slot(self, role: str, settings: RoleSettings, request: Request, messages: list[dict[str, Any]],
+                            result: CallResult, key: str, image_size: str | None, response_format: dict | None,
+                            max_tokens: int) -> str:
         estimate = _estimate_cost(settings, messages, max_tokens or None)
         while not self.ledger.reserve(estimate):
             # Calls in flight hold reservations at their upper bound and settle far below
@@ -579,6 +565,10 @@ class LLMClient:
 
     async def acall(self, role: str, request: Request, parse: Callable[[str], T] | None = None,
                     schema: dict | None = None) -> CallResult[T]:
+        """One item's reply: from the cache, or paid for in one of the role's slots on the
+        running loop (so any number of items may await calls at once). The per-item entry
+        point of a stream; ``batch`` is this for a list."""
+        self.check_prices(role)
         settings = self.settings(role)
         result: CallResult[T] = CallResult(item_id=request.item_id, status="failed")
         messages = list(request.messages)
@@ -610,6 +600,9 @@ class LLMClient:
         except _BudgetExceeded:
             result.status, result.reason = "skipped", "skipped: budget"
             return result
+        except _Deferred:
+            result.status, result.reason = "deferred", "deferred: left to a batch, no reply yet"
+            return result
         except Exception as exc:  # noqa: BLE001 - every item ends ok, failed or skipped
             result.status = "failed"
             result.reason = self._scrub(f"{type(exc).__name__}: {exc}", settings)[:500]
@@ -631,27 +624,22 @@ class LLMClient:
             result.reason = self._scrub(f"{type(exc).__name__}: {exc}", settings)[:500]
         return result
 
-    async def _bounded(self, role: str, requests: list[Request], call) -> list[CallResult]:
-        """``call(request)`` for every request, at most the role's concurrency at once."""
-        semaphore = asyncio.Semaphore(self.settings(role).concurrency)
-
-        async def one(request: Request) -> CallResult:
-            async with semaphore:
-                return await call(request)
-
-        return list(await asyncio.gather(*(one(r) for r in requests)))
+    @staticmethod
+    async def _all(requests: list[Request], call) -> list[CallResult]:
+        """``call(request)`` for every request; the role's slots bound what is in flight."""
+        return list(await asyncio.gather(*(call(r) for r in requests)))
 
     def image_batch(self, role: str, requests: list[Request], size: str) -> list[CallResult[bytes]]:
         """Synchronous entry point for image generation."""
         if requests:
             self.check_prices(role)
-        return asyncio.run(self._bounded(role, requests, lambda r: self.aimage(role, r, size)))
+        return asyncio.run(self._all(requests, lambda r: self.aimage(role, r, size)))
 
     async def abatch(self, role: str, requests: list[Request], parse: Callable[[str], T] | None = None,
                      schema: dict | None = None) -> list[CallResult[T]]:
         if requests:
             self.check_prices(role)
-        return await self._bounded(role, requests, lambda r: self.acall(role, r, parse, schema))
+        return await self._all(requests, lambda r: self.acall(role, r, parse, schema))
 
     def batch(self, role: str, requests: list[Request], parse: Callable[[str], T] | None = None,
               schema: dict | None = None) -> list[CallResult[T]]:
@@ -667,3 +655,7 @@ class LLMClient:
 
 class _BudgetExceeded(Exception):
     pass
+
+
+class _Deferred(Exception):
+    """A call left to a batch (batch mode): no reply yet."""

@@ -1,10 +1,62 @@
-"""Client-side rate limits: a token bucket per role for requests and for tokens per
-minute, and a shared pause that honours a server's Retry-After for every caller."""
+"""Client-side rate limits: the calls a role may have in flight, a token bucket per role
+for requests and for tokens per minute, and a shared pause that honours a server's
+Retry-After for every caller."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import heapq
+import itertools
 import time
+from collections.abc import AsyncIterator
+from contextvars import ContextVar
+
+# Which waiting call goes first when a slot frees: the lowest value, then the earliest.
+# A stream sets it per item (its position in the step), so a repair of an early item is
+# not queued behind every first attempt of the step, and partitions finish in order.
+PRIORITY: ContextVar[float] = ContextVar("scigen_call_priority", default=0.0)
+
+
+class Slots:
+    """At most ``limit`` holders at once; waiters are served by PRIORITY, then in arrival
+    order (a plain FIFO semaphore when every caller has the same priority). One per event
+    loop: its futures belong to the loop that created them."""
+
+    def __init__(self, limit: int):
+        self.limit = max(1, int(limit))
+        self.busy = 0
+        self._waiters: list[tuple[float, int, asyncio.Future]] = []
+        self._arrival = itertools.count()
+
+    async def acquire(self, priority: float | None = None) -> None:
+        if self.busy < self.limit and not self._waiters:
+            self.busy += 1
+            return
+        future = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._waiters, (PRIORITY.get() if priority is None else priority, next(self._arrival), future))
+        try:
+            await future
+        except asyncio.CancelledError:
+            if future.done() and not future.cancelled():  # granted, then cancelled: pass it on
+                self.release()
+            raise
+
+    def release(self) -> None:
+        while self._waiters:
+            _, _, future = heapq.heappop(self._waiters)
+            if not future.done():
+                future.set_result(None)  # the slot passes to the waiter: busy is unchanged
+                return
+        self.busy -= 1
+
+    @contextlib.asynccontextmanager
+    async def hold(self) -> AsyncIterator[None]:
+        await self.acquire()
+        try:
+            yield
+        finally:
+            self.release()
 
 
 class TokenBucket:

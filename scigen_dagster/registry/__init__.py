@@ -47,6 +47,9 @@ class ModelSpec(BaseModel):
     output_usd_per_mtok: float | None = None
     rpm: float | None = None
     tpm: float | None = None
+    # imgcoder: the planner's first attempts through the provider's batch API (llm.batch);
+    # repairs need their answer now and stay interactive
+    batch: bool = False
     # diffusers
     model: str = "builtin:tiny-sd"
     steps: int = Field(default=8, ge=1)
@@ -80,7 +83,8 @@ class ModelSpec(BaseModel):
         its key is read from, nor its rate limits and prices)."""
         settings = self.model_kind.settings(self)
         out = {k: v for k, v in settings.items() if k not in {
-            "display_name", "api_base", "api_key_env", "rpm", "tpm", "input_usd_per_mtok", "output_usd_per_mtok"}}
+            "display_name", "api_base", "api_key_env", "rpm", "tpm", "input_usd_per_mtok", "output_usd_per_mtok",
+            "batch"}}
         for name in ("reasoning_effort", "thinking_budget"):  # unset: the fingerprint of before they existed
             if out.get(name) is None:
                 out.pop(name, None)
@@ -106,7 +110,8 @@ class ModelSpec(BaseModel):
                             max_tokens=self.max_tokens, concurrency=self.concurrency,
                             reasoning_effort=self.reasoning_effort, thinking_budget=self.thinking_budget,
                             input_usd_per_mtok=self.input_usd_per_mtok, output_usd_per_mtok=self.output_usd_per_mtok,
-                            rpm=self.rpm, tpm=self.tpm, env_prefix=f"the registry entry {self.name}: ")
+                            rpm=self.rpm, tpm=self.tpm, env_prefix=f"the registry entry {self.name}: ",
+                            batch=self.batch)
 
 
 def registry_path() -> Path | None:

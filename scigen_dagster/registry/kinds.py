@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from scigen_dagster.generation.diffusers import render_diffusers
 from scigen_dagster.generation.image_api import render_image_api
-from scigen_dagster.generation.imgcoder import render_imgcoder
+from scigen_dagster.generation.imgcoder import imgcoder_items, render_imgcoder
 from scigen_dagster.generation.reference import copy_reference_figures
 
 if TYPE_CHECKING:
@@ -34,6 +34,9 @@ class ModelKind:
     is_ceiling: bool = False
     writes_code: bool = False  # plans, scripts, repairs and render times in its table
     fields: tuple[str, ...] = ()  # the registry fields that configure this kind
+    # produce's item-level form: one coroutine function per item (same arguments), so a
+    # step streams every item of every partition; None: a partition is made at once.
+    produce_items: Callable[..., list] | None = None
 
     def settings(self, spec: ModelSpec) -> dict[str, Any]:
         """The model's registry entry with only the fields of its kind (what the UI shows)."""
@@ -117,9 +120,10 @@ class ReferenceKind(ModelKind):
 KINDS: Mapping[str, ModelKind] = {kind.name: kind for kind in (
     ImgCoderKind("imgcoder", render_imgcoder, frozenset({"python", "matplotlib"}),
                  "the four-part plan, the code, attempts and execution log", writes_code=True,
+                 produce_items=imgcoder_items,
                  fields=("protocol", "planner", "max_attempts", "api_base", "api_key_env", "temperature", "max_tokens",
                          "reasoning_effort", "thinking_budget", "concurrency", "rpm", "tpm",
-                         "input_usd_per_mtok", "output_usd_per_mtok")),
+                         "input_usd_per_mtok", "output_usd_per_mtok", "batch")),
     DiffusersKind("diffusers", render_diffusers, frozenset({"pytorch", "diffusers"}),
                   "the prompt and the seed", pool=GPU_POOL,
                   fields=("protocol", "model", "steps", "guidance_scale", "width", "height", "batch_size", "device", "dtype",

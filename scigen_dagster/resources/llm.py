@@ -23,6 +23,7 @@ import yaml
 from pydantic import PrivateAttr
 
 from scigen_dagster.generation.protocol import PROTOCOL_ENV, protocol_name
+from scigen_dagster.llm.batch import BatchStore
 from scigen_dagster.llm.cache import ResponseCache, default_cache_path
 from scigen_dagster.llm.client import DEFAULT_MAX_TOKENS, LLMClient, RoleSettings
 from scigen_dagster.llm.shared import PostgresResponseCache, pg_settings_from_env
@@ -37,8 +38,11 @@ ROLES_ENV = "SCIGEN_ROLES"
 ROLE_SETTINGS: dict[str, type] = {
     "MODEL": str, "API_BASE": str, "API_KEY_ENV": str, "CONCURRENCY": int, "RPM": float, "TPM": float,
     "TEMPERATURE": float, "MAX_TOKENS": int, "TIMEOUT_S": float, "REASONING_EFFORT": str,
-    "THINKING_BUDGET": int, "INPUT_USD_PER_MTOK": float, "OUTPUT_USD_PER_MTOK": float,
+    "THINKING_BUDGET": int, "INPUT_USD_PER_MTOK": float, "OUTPUT_USD_PER_MTOK": float, "BATCH": bool,
 }
+# The roles whose answers no step needs at once: their calls may go to a provider's batch
+# API (llm.batch). The filter, classifier and quiz writer feed the next step directly.
+BATCH_ROLES = ("judge", "answerer")
 
 
 class RoleConfig(dg.Config):
@@ -60,8 +64,15 @@ class RoleConfig(dg.Config):
     input_usd_per_mtok: Optional[float] = None  # a price for a model the price map lacks
     output_usd_per_mtok: Optional[float] = None
     structured_output: bool = True  # response_format where the provider takes it
+    # Batch mode (judge, answerer): uncached calls go to the provider's batch API at its
+    # batch price; the step waits and the llm_batches sensor requests it again.
+    batch: bool = False
 
     def settings(self, role: str = "", prices: dict | None = None) -> RoleSettings:
+        if self.batch and role and role not in BATCH_ROLES:
+            raise ValueError(f"role {role}: batch mode is for the roles whose answers no step needs at once "
+                             f"({', '.join(BATCH_ROLES)}, and a planner's first attempts via its registry entry); "
+                             f"unset SCIGEN_{role.upper()}_BATCH / `batch` for {role}")
         key = None
         if self.api_key_env:
             key = os.environ.get(self.api_key_env)
@@ -137,12 +148,25 @@ class LLMResource(dg.ConfigurableResource):
             # for every worker and pod, in the deployment's PostgreSQL.
             pg = pg_settings_from_env()
             cache = PostgresResponseCache(pg) if pg else ResponseCache(self.cache_path or default_cache_path())
-            self._client = LLMClient(roles, cache=cache, budget_usd=self.budget_usd, shared_limits=pg)
+            # Batch mode's tables live in the local cache's file (not in the shared PostgreSQL).
+            batches = None if pg else BatchStore(cache.path)
+            if pg and any(s.batch for s in roles.values()):
+                raise ValueError("batch mode keeps its batch tables next to the local response cache; with the "
+                                 "shared PostgreSQL cache (SCIGEN_PG_HOST) it is not available: unset `batch`")
+            self._client = LLMClient(roles, cache=cache, budget_usd=self.budget_usd, shared_limits=pg,
+                                     batch_store=batches)
         return self._client
 
 
 def _coerce(role: str, name: str, value, where: str):
     kind = ROLE_SETTINGS[name]
+    if kind is bool:
+        text = str(value).strip().lower()
+        if text in ("1", "true", "yes", "on"):
+            return True
+        if text in ("0", "false", "no", "off", ""):
+            return False
+        raise ValueError(f"{where}: {role} {name} = {value!r} is not a yes/no (1/0, true/false)")
     try:
         return kind(value)
     except (TypeError, ValueError):
@@ -222,14 +246,24 @@ def usage_between(before: dict, after: dict) -> dict:
     keys = ("paid_calls", "cache_hits", "cache_misses", "prompt_tokens", "completion_tokens", "cost_usd")
     out = {k: round(after.get(k, 0) - before.get(k, 0), 6) for k in keys}
     out["truncated"] = after.get("truncated", 0) - before.get("truncated", 0)
+    for k in ("batch_calls", "deferred"):  # batch mode: replies billed at the batch price, calls still waiting
+        if after.get(k, 0) - before.get(k, 0):
+            out[k] = after.get(k, 0) - before.get(k, 0)
+    refused = {r: why for r, why in (after.get("batch_refused") or {}).items()
+               if r not in (before.get("batch_refused") or {})}
+    if refused:
+        out["batch_refused"] = refused
     by_role = {}
     for role, now in (after.get("by_role") or {}).items():
         was = (before.get("by_role") or {}).get(role, {})
-        if now["calls"] == was.get("calls", 0):
+        batch_calls = now.get("batch_calls", 0) - was.get("batch_calls", 0)
+        if now["calls"] == was.get("calls", 0) and not batch_calls:
             continue
         row = {"model": now.get("model", ""), "calls": now["calls"] - was.get("calls", 0),
                "prompt_tokens": now["prompt_tokens"] - was.get("prompt_tokens", 0),
                "completion_tokens": now["completion_tokens"] - was.get("completion_tokens", 0)}
+        if batch_calls:
+            row["batch_calls"] = batch_calls
         row["cost_usd"] = ("cost unknown" if "cost unknown" in (now["cost_usd"], was.get("cost_usd"))
                            else round(now["cost_usd"] - was.get("cost_usd", 0.0), 6))
         by_role[role] = row
