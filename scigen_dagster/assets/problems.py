@@ -124,7 +124,9 @@ def taxonomy_labels(
     llm: LLMResource,
 ) -> dg.MaterializeResult:
     """Exactly one of the 25 image types (or "unclassifiable") for every kept problem:
-    the source's own label when it has one, else the zero-shot classifier's."""
+    the source's own label when it has one, else the classifier's (calibrated on the
+    labelled items when a labelled source is configured, zero-shot otherwise), with the
+    method recorded per row."""
     engine = classifier.classifier()
     out = run_step(context, storage, keys.LABELS, [None], labels.label_table,
                    inputs=lambda _: [(keys.CORPUS, None), (keys.VISUALIZABLE, None)],

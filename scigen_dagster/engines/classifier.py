@@ -16,18 +16,19 @@ Usage::
 prototypes (:data:`NULL_DESCRIPTIONS`) beats every type by ``null_margin``, or fewer than
 ``min_words`` real words.
 
-Speed: texts are cleaned of LaTeX noise, truncated to ``max_seq_length`` word pieces (128 by
-default, the length the model was trained at), encoded in length-sorted batches with
-normalised embeddings, and scored with one matrix product against the (25, d) prototype
-matrix. ``dtype="auto"`` runs the model in bfloat16 on CPUs with native bf16 (AVX512-BF16 /
-AMX: about 3x faster, embeddings within cosine 0.9999 of float32), else float32.
+Speed: texts are cleaned of LaTeX noise, truncated to ``max_seq_length`` word pieces (256 by
+default: a fifth of the benchmark's questions run past 128, and their tables and data sit
+at the end), encoded in length-sorted batches with normalised embeddings, and scored with
+one matrix product against the (25, d) prototype matrix. ``dtype="auto"`` runs the model in
+bfloat16 on CPUs with native bf16 (AVX512-BF16 / AMX: about 3x faster, embeddings within
+cosine 0.9999 of float32), else float32.
 
-Optional modes (both off by default, both change :attr:`EmbeddingTypeClassifier.version_hash`):
-:meth:`~EmbeddingTypeClassifier.fit_centroids` blends per-class centroids of a labelled set
-into the description prototypes; :meth:`~EmbeddingTypeClassifier.fit_background` centres
-queries and prototypes on the mean embedding of unlabelled corpus texts. Record
-:attr:`~EmbeddingTypeClassifier.version_hash` (equal to :func:`description_embeddings_hash`
-in pure zero-shot mode) next to every row it labels.
+Calibrated mode: :meth:`~EmbeddingTypeClassifier.calibrate` fits a
+:class:`~scigen_dagster.engines.calibrated.CalibratedHead` on labelled items (trained heads
+on the embeddings and on character n-grams, blended with the descriptions as a prior); pass
+it to :meth:`~EmbeddingTypeClassifier.classify` as ``head``. The "not a science problem"
+gates above stay those of the zero-shot prototypes. :class:`TaxonomyClassifier` is what the
+labelling step uses, and its :meth:`~TaxonomyClassifier.version` names the head it fitted.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from scigen_dagster.engines.calibrated import CalibratedHead, CalibrationSettings, LabelledSet, fit_head
 from scigen_dagster.taxonomy import IMAGE_TYPES, LABELS, UNCLASSIFIABLE
 
 __all__ = [
@@ -63,12 +65,11 @@ __all__ = [
     "resolve_dtype",
 ]
 
-DEFAULT_MAX_SEQ_LENGTH = 128
+DEFAULT_MAX_SEQ_LENGTH = 256
 # Cosine below which nothing is claimed. On the SciGenBench dev questions the lowest best
 # cosine is 0.123 (5th percentile 0.18); chit-chat and single words land around 0.05-0.12.
 # Gibberish can reach ~0.2, which is what the null prototypes and min_words are for.
 DEFAULT_MIN_SCORE = 0.12
-DEFAULT_CENTROID_WEIGHT = 0.5
 
 # Written for this project: what a figure of each type shows, in general terms (no
 # particular scenario of any benchmark: a description tuned to one data set's problems is
@@ -217,10 +218,11 @@ _WORD = re.compile(r"[^\W\d_]{2,}")
 
 @dataclass(frozen=True)
 class Prediction:
-    """One classification. ``score``: cosine between the text and the best type's prototype
-    (what ``min_score`` is compared with); ``margin``: best minus second-best ranking score
-    (small margins mean the two top types are hard to tell apart). For "unclassifiable"
-    both still describe the best type that was rejected."""
+    """One classification. Zero-shot: ``score`` is the cosine between the text and the best
+    type's prototype (what ``min_score`` is compared with), ``margin`` the best minus the
+    second-best cosine. Calibrated: ``score`` is the blended posterior of the best type and
+    ``margin`` its lead over the second. Small margins mean the two top types are hard to
+    tell apart. For "unclassifiable" both still describe the best type that was rejected."""
 
     label: str
     score: float
@@ -352,7 +354,7 @@ def _normalise_rows(m: np.ndarray) -> np.ndarray:
 
 
 class EmbeddingTypeClassifier:
-    """Zero-shot (optionally centroid-blended) nearest-prototype image-type classifier."""
+    """Zero-shot nearest-prototype image-type classifier; calibrated by a fitted head."""
 
     def __init__(
         self,
@@ -364,7 +366,6 @@ class EmbeddingTypeClassifier:
         null_margin: float | None = DEFAULT_NULL_MARGIN,
         min_words: int = DEFAULT_MIN_WORDS,
         max_seq_length: int = DEFAULT_MAX_SEQ_LENGTH,
-        centroid_weight: float = DEFAULT_CENTROID_WEIGHT,
         device: str = "cpu",
         dtype: str = "auto",
     ) -> None:
@@ -380,17 +381,11 @@ class EmbeddingTypeClassifier:
         self.null_margin = None if null_margin is None else float(null_margin)
         self.min_words = int(min_words)
         self.max_seq_length = int(max_seq_length)
-        self.centroid_weight = float(centroid_weight)
         self.device = device
         self.dtype = resolve_dtype(dtype, device)
         self._model = None
         self._desc_emb: np.ndarray | None = None
         self._null_emb: np.ndarray | None = None
-        self._prototypes: np.ndarray | None = None
-        self._centroid_digest: str | None = None
-        self._background: np.ndarray | None = None
-        self._background_digest: str | None = None
-        self._centred: np.ndarray | None = None
 
     # -- model / prototypes -------------------------------------------------------------
     @property
@@ -411,19 +406,6 @@ class EmbeddingTypeClassifier:
         )
 
     @property
-    def version_hash(self) -> str:
-        """Identifies the labeller: descriptions + model, plus centroids / background and
-        the thresholds if set. Equal to :attr:`description_hash` in pure zero-shot mode."""
-        if self._centroid_digest is None and self._background_digest is None:
-            return self.description_hash
-        parts = [self.description_hash, str(self.max_seq_length)]
-        if self._centroid_digest is not None:
-            parts += [self._centroid_digest, f"{self.centroid_weight:g}"]
-        if self._background_digest is not None:
-            parts += ["bg", self._background_digest]
-        return hashlib.sha256(":".join(parts).encode()).hexdigest()
-
-    @property
     def description_embeddings(self) -> np.ndarray:
         if self._desc_emb is None:
             self._desc_emb = self.embed([self.descriptions[label] for label in self.labels], clean=False)
@@ -437,10 +419,8 @@ class EmbeddingTypeClassifier:
 
     @property
     def prototypes(self) -> np.ndarray:
-        """(n_labels, dim) unit-norm prototype matrix used for scoring."""
-        if self._prototypes is None:
-            self._prototypes = self.description_embeddings
-        return self._prototypes
+        """(n_labels, dim) unit-norm prototype matrix used for zero-shot scoring."""
+        return self.description_embeddings
 
     # -- encoding -------------------------------------------------------------------------
     def embed(
@@ -464,56 +444,66 @@ class EmbeddingTypeClassifier:
 
     # -- classification -----------------------------------------------------------------
     def scores(self, embeddings: np.ndarray) -> np.ndarray:
-        """Ranking scores (n_texts, n_labels): cosine to each prototype, one matrix product
-        (both sides centred on the background mean first when one is fitted)."""
-        embeddings = np.asarray(embeddings, np.float32)
-        if self._background is None:
-            return embeddings @ self.prototypes.T
-        return _normalise_rows(embeddings - self._background) @ self._centred_prototypes().T
-
-    def _centred_prototypes(self) -> np.ndarray:
-        if self._centred is None:
-            self._centred = _normalise_rows(self.prototypes - self._background)
-        return self._centred
+        """Zero-shot scores (n_texts, n_labels): cosine to each prototype."""
+        return np.asarray(embeddings, np.float32) @ self.prototypes.T
 
     def classify_embeddings(
-        self, embeddings: np.ndarray, allowed: Sequence[Sequence[str] | None] | None = None
+        self,
+        embeddings: np.ndarray,
+        allowed: Sequence[Sequence[str] | None] | None = None,
+        *,
+        head: CalibratedHead | None = None,
+        texts: Sequence[str] | None = None,
     ) -> list[Prediction]:
-        """``allowed[i]``, when given, restricts text i to those labels (a subject hint)."""
+        """``allowed[i]``, when given, restricts text i to those labels (a subject hint).
+        With ``head`` (which needs the raw ``texts`` too) the ranking is the head's."""
         embeddings = np.asarray(embeddings, np.float32)
         if embeddings.shape[0] == 0:
             return []
-        sims = self.scores(embeddings)
+        cosines = self.scores(embeddings)
+        keep = np.ones(cosines.shape, bool)
         if allowed is not None:
             index = {label: j for j, label in enumerate(self.labels)}
             for i, labels in enumerate(allowed):
                 if labels:
-                    keep = np.zeros(len(self.labels), bool)
-                    keep[[index[label] for label in labels if label in index]] = True
-                    sims[i, ~keep] = -np.inf
-        rows = np.arange(len(sims))
-        order = np.argsort(-sims, axis=1, kind="stable")
+                    keep[i] = False
+                    keep[i, [index[label] for label in labels if label in index]] = True
+        if head is None:
+            ranking = np.where(keep, cosines, -np.inf)
+        else:
+            if texts is None or len(texts) != len(embeddings):
+                raise ValueError("a calibrated head needs the raw texts, one per embedding")
+            if tuple(head.labels) != self.labels:
+                raise ValueError("the calibrated head was fitted for other labels than this classifier's")
+            ranking = np.where(keep, head.log_scores(embeddings, cosines, texts), -np.inf)
+            ranking = np.log(np.maximum(_softmax(ranking), 1e-300))  # posterior, comparable across texts
+        rows = np.arange(len(ranking))
+        order = np.argsort(-ranking, axis=1, kind="stable")
         best_idx = order[:, 0]
-        margin = sims[rows, best_idx] - (sims[rows, order[:, 1]] if sims.shape[1] > 1 else -1.0)
-        if self._background is None:
-            raw = sims[rows, best_idx]
-        else:  # min_score is always judged on the plain cosine
-            raw = np.einsum("ij,ij->i", embeddings, self.prototypes[best_idx])
+        second = ranking[rows, order[:, 1]] if ranking.shape[1] > 1 else np.full(len(rows), -np.inf)
+        # The "is this a science problem" gates: the plain cosine to the allowed types.
+        raw = np.where(keep, cosines, -np.inf).max(axis=1)
         reject = raw < self.min_score
         if self.null_margin is not None and self.null_descriptions:
             null_best = (embeddings @ self.null_embeddings.T).max(axis=1)
             reject |= null_best > raw + self.null_margin
-        out: list[Prediction] = []
-        for i in range(len(sims)):
-            label = UNCLASSIFIABLE if reject[i] else self.labels[int(best_idx[i])]
-            out.append(Prediction(label=label, score=float(raw[i]), margin=float(margin[i])))
-        return out
+        if head is None:
+            score, margin = raw, raw - np.where(np.isfinite(second), second, -1.0)
+        else:
+            score = np.exp(ranking[rows, best_idx])
+            margin = score - np.exp(second)
+        return [
+            Prediction(label=UNCLASSIFIABLE if reject[i] else self.labels[int(best_idx[i])],
+                       score=float(score[i]), margin=float(margin[i]))
+            for i in range(len(ranking))
+        ]
 
     def classify(
         self,
         texts: Sequence[str],
         batch_size: int = 64,
         allowed: Sequence[Sequence[str] | None] | None = None,
+        head: CalibratedHead | None = None,
     ) -> list[Prediction]:
         """Label each problem text with an image type, or ``"unclassifiable"`` when
 
@@ -522,7 +512,8 @@ class EmbeddingTypeClassifier:
         * it has fewer than ``min_words`` words of 2+ letters (empty, "hello", "!!!").
         """
         texts = [t or "" for t in texts]
-        preds = self.classify_embeddings(self.embed(texts, batch_size=batch_size), allowed)
+        preds = self.classify_embeddings(self.embed(texts, batch_size=batch_size), allowed,
+                                         head=head, texts=texts)
         return [
             p
             if len(_WORD.findall(t)) >= self.min_words
@@ -530,84 +521,33 @@ class EmbeddingTypeClassifier:
             for t, p in zip(texts, preds)
         ]
 
-    # -- optional unsupervised calibration ------------------------------------------------
-    def fit_background(
-        self, texts: Sequence[str], *, batch_size: int = 64
-    ) -> "EmbeddingTypeClassifier":
-        """Centre queries and prototypes on the mean embedding of *unlabelled* problems from
-        the corpus being labelled (a few thousand suffice). Removes the shared "this is a
-        science problem" direction so that hub prototypes stop attracting everything; no
-        labels are used. Deterministic for a given text set."""
-        return self.fit_background_from_embeddings(self.embed(list(texts), batch_size=batch_size))
+    # -- calibration ------------------------------------------------------------------------
+    def calibrate(
+        self, data: LabelledSet, settings: CalibrationSettings | None = None, *, batch_size: int = 64
+    ) -> CalibratedHead:
+        """Fit a head on labelled items (at most ``settings.max_per_label`` per type): their
+        questions' embeddings, their elements' embeddings, their questions' character
+        n-grams, and their cosines to the descriptions. Deterministic for a given set."""
+        settings = settings or CalibrationSettings()
+        data = data.capped(settings.max_per_label)
+        emb = self.embed(list(data.texts), batch_size=batch_size)
+        has_el = [i for i, e in enumerate(data.elements) if e.strip()]
+        el_emb = np.zeros_like(emb)
+        if has_el:
+            el_emb[has_el] = self.embed([data.elements[i] for i in has_el], batch_size=batch_size)
+        return self.calibrate_embedded(data, emb, el_emb, settings)
 
-    def fit_background_from_embeddings(self, embeddings: np.ndarray) -> "EmbeddingTypeClassifier":
-        embeddings = _normalise_rows(embeddings)
-        if len(embeddings) == 0:
-            raise ValueError("need at least one text to estimate the background")
-        self._background = embeddings.mean(axis=0).astype(np.float32)
-        rounded = np.round(self._background, 5).tobytes()
-        self._background_digest = hashlib.sha256(rounded).hexdigest()
-        self._centred = None
-        return self
+    def calibrate_embedded(self, data: LabelledSet, embeddings: np.ndarray, element_embeddings: np.ndarray,
+                           settings: CalibrationSettings | None = None) -> CalibratedHead:
+        """:meth:`calibrate` with the embeddings already computed (what a cross-validation
+        reuses across folds)."""
+        return fit_head(self.labels, data, embeddings, self.scores(embeddings), element_embeddings, settings)
 
-    def reset_background(self) -> None:
-        self._background = None
-        self._background_digest = None
-        self._centred = None
 
-    # -- optional supervised blending -----------------------------------------------------
-    def fit_centroids(
-        self,
-        texts: Sequence[str],
-        labels: Sequence[str],
-        *,
-        weight: float | None = None,
-        batch_size: int = 64,
-    ) -> "EmbeddingTypeClassifier":
-        """Blend class centroids of a labelled set into the description prototypes."""
-        return self.fit_centroids_from_embeddings(
-            self.embed(list(texts), batch_size=batch_size), labels, weight=weight
-        )
-
-    def fit_centroids_from_embeddings(
-        self, embeddings: np.ndarray, labels: Sequence[str], *, weight: float | None = None
-    ) -> "EmbeddingTypeClassifier":
-        """prototype_c = normalise((1 - w) * description_c + w * mean(embeddings of c)).
-        Labels absent from ``labels`` keep their description prototype; unknown labels
-        (e.g. ``"unclassifiable"``) are ignored."""
-        if weight is not None:
-            self.centroid_weight = float(weight)
-        w = self.centroid_weight
-        if not 0.0 <= w <= 1.0:
-            raise ValueError("centroid weight must be in [0, 1]")
-        embeddings = _normalise_rows(embeddings)
-        labels = list(labels)
-        if len(labels) != len(embeddings):
-            raise ValueError("texts and labels differ in length")
-        desc = self.description_embeddings
-        protos = desc.copy()
-        index = {label: i for i, label in enumerate(self.labels)}
-        digest = hashlib.sha256()
-        lab_arr = np.array(labels, dtype=object)
-        for label, i in index.items():
-            mask = lab_arr == label
-            if not mask.any():
-                continue
-            centroid = embeddings[mask].mean(axis=0)
-            centroid /= max(float(np.linalg.norm(centroid)), 1e-12)
-            protos[i] = (1.0 - w) * desc[i] + w * centroid
-            digest.update(label.encode())
-            digest.update(np.round(centroid, 5).tobytes())
-        self._prototypes = _normalise_rows(protos)
-        self._centroid_digest = digest.hexdigest()
-        self._centred = None
-        return self
-
-    def reset_centroids(self) -> None:
-        """Back to the pure zero-shot description prototypes."""
-        self._prototypes = None
-        self._centroid_digest = None
-        self._centred = None
+def _softmax(s: np.ndarray) -> np.ndarray:
+    s = s - s.max(axis=1, keepdims=True)
+    e = np.exp(s)
+    return e / e.sum(axis=1, keepdims=True)
 
 
 def iter_batches(items: Iterable[str], size: int) -> Iterable[list[str]]:
@@ -626,49 +566,60 @@ def iter_batches(items: Iterable[str], size: int) -> Iterable[list[str]]:
 
 
 @functools.lru_cache(maxsize=4)
-def _shared_classifier(model_path: str | None, min_score: float, dtype: str) -> EmbeddingTypeClassifier:
+def _shared_classifier(model_path: str | None, min_score: float, dtype: str,
+                       max_seq_length: int) -> EmbeddingTypeClassifier:
     """One classifier (and one model load) per process and configuration."""
-    return EmbeddingTypeClassifier(model_path=model_path, min_score=min_score, dtype=dtype)
+    return EmbeddingTypeClassifier(model_path=model_path, min_score=min_score, dtype=dtype,
+                                   max_seq_length=max_seq_length)
 
 
 class TaxonomyClassifier:
-    """The zero-shot classifier over the 25 image types as the labelling step uses it: the
-    model loads on the first classification, once per process and configuration. Given
-    labelled items (a source that carries its types, such as SciGenBench), it calibrates
-    first: each type's prototype is blended with the centroid of its labelled items."""
+    """The classifier over the 25 image types as the labelling step uses it: the model
+    loads on the first classification, once per process and configuration. Given labelled
+    items (a source that carries its types, such as SciGenBench), it calibrates first: a
+    :class:`~scigen_dagster.engines.calibrated.CalibratedHead` fitted on them (once per
+    labelled set and instance) ranks the types; without them it is zero-shot."""
 
     def __init__(self, model_path: str = "", min_score: float = DEFAULT_MIN_SCORE, batch_size: int = 64,
-                 dtype: str = "auto", centroid_weight: float = DEFAULT_CENTROID_WEIGHT):
+                 dtype: str = "auto", max_seq_length: int = DEFAULT_MAX_SEQ_LENGTH,
+                 settings: CalibrationSettings | None = None):
         self.model_path, self.min_score, self.batch_size, self.dtype = model_path, min_score, batch_size, dtype
-        self.centroid_weight = centroid_weight
+        self.max_seq_length = max_seq_length
+        self.settings = settings or CalibrationSettings()
+        self._heads: dict[str, CalibratedHead] = {}
+        self._lock = threading.Lock()
 
-    def version(self, calibration: tuple[Sequence[str], Sequence[str]] | None = None) -> str:
+    @property
+    def _model(self) -> EmbeddingTypeClassifier:
+        return _shared_classifier(self.model_path or None, self.min_score, self.dtype, self.max_seq_length)
+
+    def head(self, calibration: LabelledSet) -> CalibratedHead:
+        """The head fitted on ``calibration`` (fitted on first use, then kept)."""
+        key = calibration.digest
+        with self._lock:
+            if key not in self._heads:
+                self._heads = {key: self._model.calibrate(calibration, self.settings, batch_size=self.batch_size)}
+            return self._heads[key]
+
+    def version(self, calibration: LabelledSet | None = None) -> str:
+        """Names everything that decides a label: model, descriptions, thresholds, sequence
+        length and precision, and (calibrated) the labelled set and the fitted head."""
         digest = description_embeddings_hash(model_path=self.model_path or None)[:16]
-        base = f"minilm-zero-shot:{digest}:min{self.min_score}:{resolve_dtype(self.dtype, 'cpu')}"
-        if not calibration or not len(calibration[0]):
+        base = (f"minilm-zero-shot:{digest}:min{self.min_score}:{resolve_dtype(self.dtype, 'cpu')}"
+                f":len{self.max_seq_length}")
+        if not calibration:
             return base
-        labelled = hashlib.sha256(json.dumps([list(calibration[0]), list(calibration[1])]).encode()).hexdigest()[:12]
-        return f"{base}:calibrated-on-{len(calibration[0])}-labelled-items:{labelled}:w{self.centroid_weight}"
+        return (f"{base}:calibrated-on-{len(calibration)}-labelled-items:{calibration.digest[:12]}"
+                f":head-{self.head(calibration).digest[:12]}")
 
     def classify(self, texts: list[str], subject_hints: list[str] | None = None,
-                 calibration: tuple[Sequence[str], Sequence[str]] | None = None) -> list[Prediction]:
+                 calibration: LabelledSet | None = None) -> list[Prediction]:
         """Predictions for ``texts``; a subject hint restricts the candidates to the types
         of that subject (SeePhys items are all physics, whatever their wording).
-        ``calibration`` = (texts, labels) of labelled items to calibrate on first."""
+        ``calibration``: labelled items to calibrate on first."""
         allowed = [
             [t.label for t in IMAGE_TYPES if t.subject == hint] if hint else None
             for hint in (subject_hints or [None] * len(texts))
         ]
-        model = _shared_classifier(self.model_path or None, self.min_score, self.dtype)
-        if not calibration or not len(calibration[0]):
-            return model.classify(texts, batch_size=self.batch_size, allowed=allowed)
-        with _CALIBRATION_LOCK:  # the shared model is calibrated for this call only
-            model.fit_centroids(list(calibration[0]), list(calibration[1]), weight=self.centroid_weight,
-                                batch_size=self.batch_size)
-            try:
-                return model.classify(texts, batch_size=self.batch_size, allowed=allowed)
-            finally:
-                model.reset_centroids()
-
-
-_CALIBRATION_LOCK = threading.Lock()
+        head = self.head(calibration) if calibration else None
+        return self._model.classify(texts, batch_size=self.batch_size, allowed=allowed, head=head)

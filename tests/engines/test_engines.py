@@ -17,7 +17,6 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from scigen_dagster.engines.classifier import (  # noqa: E402
@@ -108,28 +107,10 @@ def test_model_is_cached_and_hash_identifies_descriptions(clf):
     assert clf.model is load_sentence_model(clf.model_path, max_seq_length=clf.max_seq_length,
                                             dtype=clf.dtype)
     h = description_embeddings_hash()
-    assert h == clf.description_hash == clf.version_hash and len(h) == 64
+    assert h == clf.description_hash and len(h) == 64
     changed = dict(LABEL_DESCRIPTIONS)
     changed["Physics - Circuit"] += " Wires."
     assert description_embeddings_hash(changed) != h
-
-
-def test_fit_centroids_and_background_blend_and_reset():
-    c = EmbeddingTypeClassifier()
-    base = c.prototypes.copy()
-    texts = ["A capacitor is charged through a resistor from a battery."] * 2
-    c.fit_centroids(texts, ["Physics - Circuit"] * 2, weight=0.5)
-    i = c.labels.index("Physics - Circuit")
-    assert not np.allclose(c.prototypes[i], base[i])
-    others = [j for j in range(len(c.labels)) if j != i]
-    assert np.allclose(c.prototypes[others], base[others])
-    assert c.version_hash != c.description_hash
-    c.fit_background(["A ball is thrown upward.", "Find the pH of the buffer."])
-    circuit = "Two resistors in series with a 12 V battery: find the current."
-    assert c.classify([circuit])[0].label == "Physics - Circuit"
-    c.reset_centroids()
-    c.reset_background()
-    assert np.allclose(c.prototypes, base) and c.version_hash == c.description_hash
 
 
 def test_clean_problem_text_strips_markup():
@@ -252,28 +233,61 @@ def test_answerer_fuzzy_matches_ocr_slips():
     assert ans.letter == "B"
 
 
+# A labelled source that files numerical integration under Plot & Chart (as SciGenBench
+# does) while tangent lines stay Analytic Geometry; a few other types around them.
+LABELLED = [
+    ("Approximate the integral of x^2 on [0, 2] with a Riemann sum of four rectangles.", "Universal - Plot & Chart"),
+    ("Estimate the area under a curve with the trapezoid rule and six strips.", "Universal - Plot & Chart"),
+    ("Find the tangent line to y = x^3 at x = 1.", "Math - Analytic Geometry"),
+    ("Where does the line y = 2x + 1 meet the parabola y = x^2?", "Math - Analytic Geometry"),
+    ("Two resistors of 4 ohm and 6 ohm are in series with a 10 V battery; find the current.", "Physics - Circuit"),
+    ("A capacitor charges through a resistor from a 9 V cell; find the time constant.", "Physics - Circuit"),
+    ("Two heterozygous pea plants are crossed; give the ratio of tall to short offspring.", "Biology - Genetics"),
+    ("A colour-blind man and a carrier woman have a son; what is the chance he is colour-blind?",
+     "Biology - Genetics"),
+    ("Count the lattice paths from one corner of a 4 by 6 grid to the opposite corner.", "Universal - Table / Grid"),
+    ("A 3 by 3 array of numbers has equal row sums; fill in the missing entries.", "Universal - Table / Grid"),
+]
+QUERIES = {"mid": "Use the midpoint rule with four subintervals to estimate the integral of sqrt(1+x^3) from 0 to 1.",
+           "rect": "Estimate the area under y = 1/(x+3) on [0, 5] with ten rectangles and right endpoints.",
+           "normal": "Find the equation of the normal line to y = sqrt(x) at x = 4."}
+
+
 def test_labelling_calibrates_on_a_labelled_source_and_says_so():
     """SciGenBench items carry their types: the labelling step calibrates the classifier on
-    them for the unlabelled rows, and the version it records names the calibration."""
+    them for the unlabelled rows (which changes what it answers), records the method per
+    row, and names the labelled set and the fitted head in the version, so other labelled
+    items give another version."""
     import pandas as pd
 
     from scigen_dagster.engines.classifier import TaxonomyClassifier
     from scigen_dagster.problems.labels import label_table
 
-    labelled = ["Resistors of 4 ohm and 6 ohm are joined across a 12 V battery; find the current.",
-                "A capacitor charges through a resistor from a cell; find the time constant."]
+    ids = [f"l{i}" for i in range(len(LABELLED))] + list(QUERIES)
     corpus = pd.DataFrame({
-        "problem_id": ["a", "b", "c"], "question": [*labelled, "Find the current through the lamp and the wire."],
-        "image_type": ["Physics - Circuit", "Physics - Circuit", ""], "subject_hint": ["", "", ""]})
-    keep = pd.DataFrame({"problem_id": ["a", "b", "c"], "keep": True})
+        "problem_id": ids, "question": [t for t, _ in LABELLED] + list(QUERIES.values()),
+        "image_type": [label for _, label in LABELLED] + [""] * len(QUERIES), "subject_hint": "",
+        "elements_json": ['["a curve", "rectangles under it"]'] + ["[]"] * (len(ids) - 1)})
+    keep = pd.DataFrame({"problem_id": ids, "keep": True})
     engine = TaxonomyClassifier()
     out = label_table(corpus, keep, engine).set_index("problem_id")
-    assert (out.loc[["a", "b"], "method"] == "source").all()
-    assert out.loc["c", "method"] == "classifier" and "calibrated-on-2-labelled-items" in out.loc["c", "classifier_version"]
-    zero_shot = label_table(corpus.iloc[2:], keep, engine).set_index("problem_id")
-    assert "calibrated" not in zero_shot.loc["c", "classifier_version"]
-    calibrated_score = out.loc["c", "score"]
-    assert out.loc["c", "label"] == "Physics - Circuit" and calibrated_score != zero_shot.loc["c", "score"]
-    # The shared model is back to zero-shot after the calibrated call.
-    assert engine.classify(["Find the current through the lamp and the wire."])[0].score == pytest.approx(
-        zero_shot.loc["c", "score"], abs=1e-4)
+    zero_shot = label_table(corpus[corpus["image_type"] == ""], keep, engine).set_index("problem_id")
+    assert (out.loc[ids[:len(LABELLED)], "method"] == "source").all()
+    assert (out.loc[list(QUERIES), "method"] == "classifier-calibrated").all()
+    assert (zero_shot["method"] == "classifier-zero-shot").all()
+    version = out.loc["mid", "classifier_version"]
+    assert "calibrated-on-10-labelled-items" in version and ":head-" in version
+    assert "calibrated" not in zero_shot.loc["mid", "classifier_version"]
+    # Zero-shot calls numerical integration analytic geometry; the labelled items teach
+    # otherwise, and the tangent-line kind of problem keeps its type.
+    assert zero_shot.loc[["mid", "rect"], "label"].eq("Math - Analytic Geometry").all(), zero_shot
+    assert out.loc[["mid", "rect"], "label"].eq("Universal - Plot & Chart").all(), out
+    assert out.loc["normal", "label"] == "Math - Analytic Geometry"
+    assert ((out.loc[list(QUERIES), "score"] > 0) & (out.loc[list(QUERIES), "score"] <= 1)).all()
+    # Deterministic: the same labelled set gives the same head and labels again.
+    again = label_table(corpus, keep, TaxonomyClassifier()).set_index("problem_id")
+    assert again.loc["mid", "classifier_version"] == version
+    assert again.loc[list(QUERIES), "score"].tolist() == out.loc[list(QUERIES), "score"].tolist()
+    other = corpus.copy()
+    other.loc[other["problem_id"] == "l1", "image_type"] = "Math - Analytic Geometry"
+    assert label_table(other, keep, engine).set_index("problem_id").loc["mid", "classifier_version"] != version
