@@ -24,7 +24,6 @@ from __future__ import annotations
 import difflib
 import io
 import json
-import logging
 import re
 import threading
 import unicodedata
@@ -100,7 +99,9 @@ def _new_rapidocr(model_dir: str | None, use_cls: bool, text_score: float, threa
 
     paths = rapidocr_model_paths(model_dir)
     params = {
-        "Global.log_level": "warning",
+        # RapidOCR sets its logger to this level at every construction; "no text found" is an
+        # answer here (a figure without text), not a warning worth a line per figure.
+        "Global.log_level": "error",
         "Global.use_cls": bool(use_cls),
         "Global.text_score": float(text_score),
         "Det.model_path": str(paths["det"]),
@@ -564,7 +565,6 @@ def thread_ocr_engine() -> OcrEngine:
     calls), so the threads of a pool read figures in parallel; it goes with its thread."""
     engine = getattr(_ocr_local, "engine", None)
     if engine is None:
-        logging.getLogger("RapidOCR").setLevel(logging.ERROR)  # "no text found" is an answer, not a warning
         engine = _ocr_local.engine = OcrEngine(threads=1, private=True)
     return engine
 

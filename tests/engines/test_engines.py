@@ -187,6 +187,24 @@ def test_answerer_picks_option_present_in_image(figure_tokens):
     assert ans.letter == "B"
 
 
+def test_a_figure_without_text_is_read_without_a_warning_line_per_figure():
+    """A blank figure is an answer (no text), not news: the per-thread engines of a stream
+    (each constructs its own RapidOCR, which resets the library's logger level) stay quiet."""
+    import logging
+    import threading
+
+    from scigen_dagster.engines.ocr import thread_ocr_engine
+
+    logger = logging.getLogger("RapidOCR")
+    logger.setLevel(logging.WARNING)  # as a fresh process has it
+    out: list = []
+    worker = threading.Thread(target=lambda: out.append(thread_ocr_engine().read(_render([]))))
+    worker.start()
+    worker.join()
+    assert out == [[]]
+    assert logger.getEffectiveLevel() >= logging.ERROR
+
+
 def test_answerer_abstains_on_blank_image(engine):
     tokens = engine.read(_render([]))
     assert tokens == []
