@@ -383,14 +383,6 @@ async def grade_one(llm, options: str, reply: str, item_id: str = "grade") -> st
     return r.value.letter if r.status == "ok" and r.value.letter != "NONE" else None
 
 
-def grade(llm, pending: dict) -> dict:
-    """``grade_one`` for many replies: {key: (options text, reply)} -> {key: letter or None}."""
-    async def all_of() -> list:
-        return await asyncio.gather(*(grade_one(llm, opts, reply, f"grade#{i}")
-                                      for i, (opts, reply) in enumerate(pending.values())))
-    return dict(zip(pending, asyncio.run(all_of())))
-
-
 def study_verdict(text: str) -> bool:
     """The study's reading of a grading reply (quiz.py): the reply without its ```json
     fences, as JSON, its ``is_correct``; anything unreadable is 0 (wrong, not a failure)."""

@@ -330,7 +330,7 @@ def test_the_grader_reads_what_the_rules_cannot(emu, tmp_path):
     assert isinstance(unread, inverse._Unread)
     assert parse("**C**") == "C" and parse("NONE") is None
     options = "\n".join(f"{k}. {v}" for k, v in OPTIONS.items())
-    assert inverse.grade(llm, {"k": (options, str(unread))}) == {"k": "B"}
+    assert asyncio.run(inverse.grade_one(llm, options, str(unread))) == "B"
     with pytest.raises(ValueError):
         inverse._answer_parser("ABCDE", with_grader=False)("I'd go with the one that says 12 V")
 
