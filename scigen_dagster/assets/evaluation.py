@@ -11,28 +11,24 @@ from scigen_dagster import taxonomy
 from scigen_dagster.assets import keys
 from scigen_dagster.assets.metadata import counts_md, no_figures, per_partition_result, preview, usage_text
 from scigen_dagster.assets.partitions import image_type_partitions, partition_keys
-from scigen_dagster.assets.steps import run_step, wait_for_batches
+from scigen_dagster.assets.steps import PreparedStep, StepOutcome, prepare_step, run_step, run_steps, wait_for_batches
 from scigen_dagster.engines import clip
 from scigen_dagster.evaluation import fid, image_metrics, inverse, judge, proxies, scores
 from scigen_dagster.evaluation.protocol import evaluation_protocol
 from scigen_dagster.registry import ModelSpec
 from scigen_dagster.reporting.formatting import or_not_measured
-from scigen_dagster.resources.llm import usage_between
 
 
-def _evaluation_asset(spec: ModelSpec, family: str, description: str):
-    """The decorator shared by the per-partition evaluation assets of one model."""
-    return dg.asset(
+def _evaluation_spec(spec: ModelSpec, family: str, description: str) -> dg.AssetSpec:
+    """One of the two per-partition evaluation assets of a model (see ``evaluation_asset``)."""
+    return dg.AssetSpec(
         key=keys.model_key(family, spec.name),
         deps=[keys.ITEMS, keys.model_key(keys.IMAGES, spec.name)],
-        partitions_def=image_type_partitions,
-        backfill_policy=dg.BackfillPolicy.single_run(),
         group_name=keys.model_group(spec.name),
         kinds={"python"},
         owners=keys.OWNERS,
-        required_resource_keys={"storage", "ocr", "llm"},
         description=description,
-        output_required=False,  # batch mode: no materialization while replies are still to come
+        skippable=True,  # batch mode: no materialization while replies are still to come
     )
 
 
@@ -45,9 +41,9 @@ def evaluated_items(storage, spec: ModelSpec, key: str) -> pd.DataFrame:
     return items
 
 
-def _evaluate(context, spec: ModelSpec, family: str, stage, stream, role: str, config) -> tuple:
-    """Run one evaluation stage over the partitions of the run, OCR'ing in parallel first
-    the figures of the partitions an offline evaluator will recompute."""
+def _prepare(context, spec: ModelSpec, family: str, stage, stream, role: str, config) -> PreparedStep:
+    """One evaluation step over the partitions of the run, ready to stream; offline, the
+    figures of the partitions it will recompute are OCR'd in parallel first."""
     storage, llm, ocr = context.resources.storage, context.resources.llm, context.resources.ocr.reader()
     images_table = keys.model_table(keys.IMAGES, spec.name)
 
@@ -59,8 +55,7 @@ def _evaluate(context, spec: ModelSpec, family: str, stage, stream, role: str, c
             ok = pd.concat(frames)[lambda f: f["status"] == "ok"] if frames else pd.DataFrame()
             ocr.prefetch(storage, list(zip(ok.get("image_sha256", []), ok.get("image_path", []))))
 
-    before = llm.usage()
-    step = run_step(
+    return prepare_step(
         context, storage, keys.model_table(family, spec.name), partition_keys(context), stage,
         inputs=lambda key: [(keys.ITEMS, key), (images_table, key)],
         arguments=lambda key: {"items": evaluated_items(storage, spec, key),
@@ -73,95 +68,122 @@ def _evaluate(context, spec: ModelSpec, family: str, stage, stream, role: str, c
         meter=llm.usage,
         stream=stream,
     )
-    return step, usage_between(before, llm.usage())
 
 
-def judge_asset(spec: ModelSpec) -> dg.AssetsDefinition:
-    @_evaluation_asset(
-        spec, keys.JUDGE, (
-            f"Rubric scores of {spec.label}'s figures: Correctness_Fidelity, Layout_Precision, "
-            "Readability_Occlusion, Scientific_Plausibility, Expressiveness_Richness (integers 0-2), from "
-            "the judge role's model only; offline they are missing (\"not measured\", with the reason), "
-            "never 0. OCR proxies of each PNG (given_values_shown, text_overlaps, labels_crossed_by_lines) "
-            "have columns of their own."
-        ),
+def evaluation_asset(spec: ModelSpec) -> dg.AssetsDefinition:
+    """The judge scores and the inverse validation of a model: two assets, one step. When
+    a run materializes both, their items stream at the same time (the judge's calls and
+    the answerer's share the run's event loop, each role within its own limit), so the
+    run waits for the longer of the two, not for their sum; either can run alone."""
+    judge_key, iv_key = keys.model_key(keys.JUDGE, spec.name), keys.model_key(keys.IV, spec.name)
+
+    @dg.multi_asset(
+        name=f"{spec.name}_evaluation",
+        specs=[_evaluation_spec(spec, keys.JUDGE, _judge_description(spec)),
+               _evaluation_spec(spec, keys.IV, _iv_description(spec))],
+        partitions_def=image_type_partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        can_subset=True,
+        required_resource_keys={"storage", "ocr", "llm"},
     )
-    def _judge(context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult]:
-        llm = context.resources.llm
-        step, usage = _evaluate(context, spec, keys.JUDGE, judge.judge_table, judge.judge_work, "judge",
-                                lambda llm, ocr: [judge.judge_settings(llm), ocr.describe()])
-        if wait_for_batches(context, llm, step, keys.model_table(keys.JUDGE, spec.name)):
-            return
-        def metadata_of(key: str, frame: pd.DataFrame) -> dict:
-            if frame.empty:
-                return {"means": no_figures(spec.model_kind)}
-            means = {d: (None if m is None else round(m, 3)) for d, m in scores.judge_means(frame).items()}
-            return {
-                "protocol": ", ".join(scores.protocols_in(frame)),
-                "judge": judge.OFFLINE_JUDGE if llm.is_offline("judge") else llm.model_id("judge"),
-                "means": dg.MetadataValue.json({d: or_not_measured(m) for d, m in means.items()}),
-                "proxy_means": dg.MetadataValue.json({c: or_not_measured(pd.to_numeric(frame[c]).mean())
-                                                      for c in proxies.PROXY_HELP}),
-                "judge_status": counts_md(frame["judge_status"], "judge_status"),
-                "failure_rate": float((frame["judge_status"] != "ok").mean()),
-                "llm_settings": dg.MetadataValue.json(
-                    {} if llm.is_offline("judge") else llm.client().sent_settings(judge.judge_role(llm))),
-                "preview": preview(frame, ["problem_id", "Correctness_Fidelity", *proxies.PROXY_HELP]),
-            }
+    def _evaluation(context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult]:
+        selected = context.selected_asset_keys
+        steps: dict[dg.AssetKey, PreparedStep] = {}
+        if judge_key in selected:
+            steps[judge_key] = _prepare(context, spec, keys.JUDGE, judge.judge_table, judge.judge_work, "judge",
+                                        lambda llm, ocr: [judge.judge_settings(llm), ocr.describe()])
+        if iv_key in selected:
+            steps[iv_key] = _prepare(context, spec, keys.IV, inverse.iv_table, inverse.iv_work, "answerer",
+                                     inverse.iv_settings)
+        done = dict(zip(steps, run_steps(list(steps.values()))))
+        if judge_key in done:
+            yield from _judge_result(context, spec, done[judge_key], judge_key)
+        if iv_key in done:
+            yield from _iv_result(context, spec, done[iv_key], iv_key)
 
-        frame = step.frame
-        yield per_partition_result(context, step, metadata_of, (
-            f"{keys.model_table(keys.JUDGE, spec.name)}: {len(frame)} rows over {len(step.outcomes)} partitions "
-            f"({evaluation_protocol(llm).name} protocol), {step.reused} reused; {usage_text(usage)}"))
-
-    return _judge
+    return _evaluation
 
 
-def iv_asset(spec: ModelSpec) -> dg.AssetsDefinition:
-    @_evaluation_asset(
-        spec, keys.IV, (
-            f"Inverse validation of {spec.label}: every quiz answered from the image alone; an image is "
-            "faithful when all its checks are right. Under the run's protocol: strict (ours: options shuffled "
-            "with a fixed seed per quiz, abstention allowed, a blind control; R_inv = faithful images / "
-            "attempted problems, a missing or failed image is not faithful) or scigenbench (the study's: "
-            "options in stored order, no abstention, every reply graded by the answerer's model, the "
-            "full-question check for scigen items, the study's denominators). Offline the answerer is an "
-            "OCR lookup (a lower bound) and the blind control is not measured."
-        ),
+def _judge_description(spec: ModelSpec) -> str:
+    return (
+        f"Rubric scores of {spec.label}'s figures: Correctness_Fidelity, Layout_Precision, "
+        "Readability_Occlusion, Scientific_Plausibility, Expressiveness_Richness (integers 0-2), from "
+        "the judge role's model only; offline they are missing (\"not measured\", with the reason), "
+        "never 0. OCR proxies of each PNG (given_values_shown, text_overlaps, labels_crossed_by_lines) "
+        "have columns of their own."
     )
-    def _iv(context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult]:
-        step, usage = _evaluate(context, spec, keys.IV, inverse.iv_table, inverse.iv_work, "answerer",
-                                inverse.iv_settings)
-        if wait_for_batches(context, context.resources.llm, step, keys.model_table(keys.IV, spec.name)):
-            return
-        def metadata_of(key: str, frame: pd.DataFrame) -> dict:
-            if frame.empty:
-                return {"R_inv": no_figures(spec.model_kind)}
-            summary = scores.iv_summary(frame)
-            return {
-                "protocol": ", ".join(scores.protocols_in(frame)),
-                "images": summary["iv_images"],
-                "R_inv": or_not_measured(summary["R_inv"]),
-                "R_inv_quizzes_only": or_not_measured(summary["R_inv_quizzes"]),
-                "full_question_accuracy": or_not_measured(summary["full_question_acc"]),
-                "R_inv_excluding_failed_images": or_not_measured(inverse.r_inv(frame, exclude_failed=True)),
-                "question_accuracy": or_not_measured(summary["question_acc"]),
-                "abstained": int(frame["abstained"].sum()),
-                "truncated": int((frame["answer_status"] == "truncated").sum()),
-                "blind_question_accuracy": or_not_measured(inverse.blind_accuracy(frame)),
-                "R_inv_image_dependent_quizzes": or_not_measured(
-                    inverse.r_inv(inverse.image_dependent(frame)) if inverse.blind_accuracy(frame) is not None else None),
-                "answered_by": inverse.iv_method(frame["answerer"]) or or_not_measured(None),
-            }
 
-        frame = step.frame
-        r = scores.iv_summary(frame)["R_inv"]
-        yield per_partition_result(context, step, metadata_of, (
-            f"{keys.model_table(keys.IV, spec.name)}: {len(frame)} rows over {len(step.outcomes)} partitions, "
-            f"R_inv {'n/m' if r is None else f'{r:.3f}'} overall ({evaluation_protocol(context.resources.llm).name} "
-            f"protocol), {step.reused} reused; {usage_text(usage)}"))
 
-    return _iv
+def _judge_result(context, spec: ModelSpec, step: StepOutcome, key: dg.AssetKey) -> Iterator[dg.MaterializeResult]:
+    llm = context.resources.llm
+    if wait_for_batches(context, llm, step, keys.model_table(keys.JUDGE, spec.name), key):
+        return
+
+    def metadata_of(partition: str, frame: pd.DataFrame) -> dict:
+        if frame.empty:
+            return {"means": no_figures(spec.model_kind)}
+        means = {d: (None if m is None else round(m, 3)) for d, m in scores.judge_means(frame).items()}
+        return {
+            "protocol": ", ".join(scores.protocols_in(frame)),
+            "judge": judge.OFFLINE_JUDGE if llm.is_offline("judge") else llm.model_id("judge"),
+            "means": dg.MetadataValue.json({d: or_not_measured(m) for d, m in means.items()}),
+            "proxy_means": dg.MetadataValue.json({c: or_not_measured(pd.to_numeric(frame[c]).mean())
+                                                  for c in proxies.PROXY_HELP}),
+            "judge_status": counts_md(frame["judge_status"], "judge_status"),
+            "failure_rate": float((frame["judge_status"] != "ok").mean()),
+            "llm_settings": dg.MetadataValue.json(
+                {} if llm.is_offline("judge") else llm.client().sent_settings(judge.judge_role(llm))),
+            "preview": preview(frame, ["problem_id", "Correctness_Fidelity", *proxies.PROXY_HELP]),
+        }
+
+    frame = step.frame
+    yield per_partition_result(context, step, metadata_of, (
+        f"{keys.model_table(keys.JUDGE, spec.name)}: {len(frame)} rows over {len(step.outcomes)} partitions "
+        f"({evaluation_protocol(llm).name} protocol), {step.reused} reused; {usage_text(step.usage)}"), key)
+
+
+def _iv_description(spec: ModelSpec) -> str:
+    return (
+        f"Inverse validation of {spec.label}: every quiz answered from the image alone; an image is "
+        "faithful when all its checks are right. Under the run's protocol: strict (ours: options shuffled "
+        "with a fixed seed per quiz, abstention allowed, a blind control; R_inv = faithful images / "
+        "attempted problems, a missing or failed image is not faithful) or scigenbench (the study's: "
+        "options in stored order, no abstention, every reply graded by the answerer's model, the "
+        "full-question check for scigen items, the study's denominators). Offline the answerer is an "
+        "OCR lookup (a lower bound) and the blind control is not measured."
+    )
+
+
+def _iv_result(context, spec: ModelSpec, step: StepOutcome, key: dg.AssetKey) -> Iterator[dg.MaterializeResult]:
+    if wait_for_batches(context, context.resources.llm, step, keys.model_table(keys.IV, spec.name), key):
+        return
+
+    def metadata_of(partition: str, frame: pd.DataFrame) -> dict:
+        if frame.empty:
+            return {"R_inv": no_figures(spec.model_kind)}
+        summary = scores.iv_summary(frame)
+        return {
+            "protocol": ", ".join(scores.protocols_in(frame)),
+            "images": summary["iv_images"],
+            "R_inv": or_not_measured(summary["R_inv"]),
+            "R_inv_quizzes_only": or_not_measured(summary["R_inv_quizzes"]),
+            "full_question_accuracy": or_not_measured(summary["full_question_acc"]),
+            "R_inv_excluding_failed_images": or_not_measured(inverse.r_inv(frame, exclude_failed=True)),
+            "question_accuracy": or_not_measured(summary["question_acc"]),
+            "abstained": int(frame["abstained"].sum()),
+            "truncated": int((frame["answer_status"] == "truncated").sum()),
+            "blind_question_accuracy": or_not_measured(inverse.blind_accuracy(frame)),
+            "R_inv_image_dependent_quizzes": or_not_measured(
+                inverse.r_inv(inverse.image_dependent(frame)) if inverse.blind_accuracy(frame) is not None else None),
+            "answered_by": inverse.iv_method(frame["answerer"]) or or_not_measured(None),
+        }
+
+    frame = step.frame
+    r = scores.iv_summary(frame)["R_inv"]
+    yield per_partition_result(context, step, metadata_of, (
+        f"{keys.model_table(keys.IV, spec.name)}: {len(frame)} rows over {len(step.outcomes)} partitions, "
+        f"R_inv {'n/m' if r is None else f'{r:.3f}'} overall ({evaluation_protocol(context.resources.llm).name} "
+        f"protocol), {step.reused} reused; {usage_text(step.usage)}"), key)
 
 
 def reference_asset(spec: ModelSpec) -> dg.AssetsDefinition:
@@ -240,5 +262,5 @@ def reference_asset(spec: ModelSpec) -> dg.AssetsDefinition:
 def model_assets(spec: ModelSpec) -> list[dg.AssetsDefinition]:
     from scigen_dagster.assets.generation import image_asset
 
-    assets = [image_asset(spec), judge_asset(spec), iv_asset(spec)]
+    assets = [image_asset(spec), evaluation_asset(spec)]
     return assets + [reference_asset(spec)] if spec.model_kind.has_reference_metrics else assets

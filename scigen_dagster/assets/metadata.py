@@ -115,17 +115,19 @@ def rounded(value, digits: int = 3):
 
 
 def per_partition_result(context, step: StepOutcome, metadata_of: Callable[[str, pd.DataFrame], dict],
-                         summary: str) -> dg.MaterializeResult:
+                         summary: str, asset_key: dg.AssetKey | None = None) -> dg.MaterializeResult:
     """Every partition's materialization carries that partition's own metadata (also in a
-    run over many partitions); the step's summary goes to the run's log."""
+    run over many partitions); the step's summary goes to the run's log. ``asset_key``
+    names the asset in a step of several."""
     for outcome in step.outcomes:
         metadata = {"dagster/row_count": len(outcome.frame), **metadata_of(outcome.partition, outcome.frame),
                     "reused": outcome.reused, "seconds": round(outcome.seconds, 2)}
         if outcome.usage is not None:
             metadata["llm_usage"] = dg.MetadataValue.json(outcome.usage)
-        context.add_asset_metadata({k: rounded(v) for k, v in metadata.items()}, partition_key=outcome.partition)
+        context.add_asset_metadata({k: rounded(v) for k, v in metadata.items()}, asset_key=asset_key,
+                                   partition_key=outcome.partition)
     context.log.info(summary)
-    return dg.MaterializeResult()
+    return dg.MaterializeResult(asset_key=asset_key)
 
 
 def usage_text(usage: dict) -> str:

@@ -41,6 +41,7 @@ class PartitionOutcome:
 @dataclass
 class StepOutcome:
     outcomes: list[PartitionOutcome] = field(default_factory=list)
+    usage: dict | None = None  # every model call of the step (when it is metered), also while another step streams
 
     @property
     def frame(self) -> pd.DataFrame:
@@ -98,15 +99,7 @@ def run_step(
     asset: str,
     keys: Sequence[str | None],
     stage: Callable[..., pd.DataFrame],
-    *,
-    inputs: Callable[[str | None], list[tuple[str, str | None]]],
-    arguments: Callable[[str | None], dict[str, Any]],
-    engines: Mapping[str, Any] | None = None,
-    config: Any = None,
-    progress_from: str | None = None,
-    before_compute: Callable[[list[str | None]], None] | None = None,
-    meter: Callable[[], dict] | None = None,
-    stream: Callable[..., PartitionWork | None] | None = None,
+    **options: Any,
 ) -> StepOutcome:
     """Build or reuse ``asset``'s table for each key (a partition, or None).
 
@@ -124,6 +117,86 @@ def run_step(
     A partition whose items left a call to a batch (batch mode) is not written: its
     outcome is ``waiting`` (see ``wait_for_batches``).
     """
+    return run_steps([prepare_step(context, storage, asset, keys, stage, **options)])[0]
+
+
+def run_steps(steps: Sequence[PreparedStep]) -> list[StepOutcome]:
+    """Stream the items of several prepared steps at the same time, in one event loop
+    (the judge and inverse validation of a model): each role keeps its own slots, no step
+    waits for the other, and each partition's table is written as soon as it is done.
+    The first step to raise stops the others; tables already written stay written."""
+    streams = [step for step in steps if step.works]
+    if streams:
+        async def together() -> None:
+            await asyncio.gather(*(step.streamed() for step in streams))
+
+        asyncio.run(together())
+    return [step.result() for step in steps]
+
+
+@dataclass
+class PreparedStep:
+    """A step whose fingerprints are known and whose non-streamed partitions are done;
+    ``streamed()`` runs the rest (``run_steps``), ``result()`` gives the outcome."""
+
+    storage: Any
+    asset: str
+    keys: Sequence[str | None]
+    fps: dict
+    works: dict
+    outcomes: dict
+    progress: Progress | None
+    metered_usage: bool
+    ledger: Ledger  # the step's calls
+
+    async def streamed(self) -> None:
+        """Every stale partition's items at once, each table written when its last item
+        is done, with its own ledger of the calls its items made."""
+        storage, asset, progress = self.storage, self.asset, self.progress
+        start = time.perf_counter()
+        ledgers = {key: Ledger() for key in self.works}
+        if progress is not None:
+            progress.streaming()
+
+        async def finish(key, frame: pd.DataFrame) -> None:
+            if ledgers[key].deferred:  # a reply is still to come from a batch: this is not the table yet
+                self.outcomes[key] = PartitionOutcome(key, frame, False, "", time.perf_counter() - start, waiting=True)
+                return
+            _, sha = await asyncio.to_thread(storage.write_table, asset, frame, key, self.fps[key])
+            outcome = PartitionOutcome(key, frame, False, sha, time.perf_counter() - start)
+            if self.metered_usage:
+                outcome.usage = usage_between({}, ledgers[key].summary())
+            self.outcomes[key] = outcome
+            if progress is not None:
+                progress.update(outcome)
+
+        with metered(self.ledger):
+            await streaming.stream(list(self.works.items()), finish, context=lambda key: metered(ledgers[key]),
+                                   item_done=progress.item_done if progress is not None else None)
+
+    def result(self) -> StepOutcome:
+        usage = usage_between({}, self.ledger.summary()) if self.metered_usage else None
+        return StepOutcome([self.outcomes[key] for key in self.keys], usage=usage)
+
+
+def prepare_step(
+    context,
+    storage,
+    asset: str,
+    keys: Sequence[str | None],
+    stage: Callable[..., pd.DataFrame],
+    *,
+    inputs: Callable[[str | None], list[tuple[str, str | None]]],
+    arguments: Callable[[str | None], dict[str, Any]],
+    engines: Mapping[str, Any] | None = None,
+    config: Any = None,
+    progress_from: str | None = None,
+    before_compute: Callable[[list[str | None]], None] | None = None,
+    meter: Callable[[], dict] | None = None,
+    stream: Callable[..., PartitionWork | None] | None = None,
+) -> PreparedStep:
+    """The first half of ``run_step`` (same arguments): fingerprints, reused partitions
+    and the partitions without an item-level form computed; the streamed rest prepared."""
     engines = dict(engines or {})
     fps = {key: table_fingerprint(stage, engines, [storage.table_sha(a, p) for a, p in inputs(key)], config, key)
            for key in keys}
@@ -140,6 +213,7 @@ def run_step(
             if work is not None:
                 works[key] = work
     outcomes: dict[str | None, PartitionOutcome] = {}
+    step_ledger = Ledger()
     for key in keys:
         if key in works:
             continue
@@ -147,7 +221,7 @@ def run_step(
         ledger = Ledger()  # this partition's calls, to see whether one was left to a batch
 
         def compute(key=key, ledger=ledger) -> pd.DataFrame:
-            with metered(ledger):
+            with metered(step_ledger), metered(ledger):
                 return stage(**arguments(key), **engines)
 
         outcome = build_or_reuse(storage, asset, key, fps[key], compute, waiting=lambda ledger=ledger: ledger.deferred > 0)
@@ -156,36 +230,8 @@ def run_step(
         outcomes[key] = outcome
         if progress is not None:
             progress.update(outcome)
-    if works:
-        outcomes.update(_stream_partitions(storage, asset, works, fps, progress, metered_usage=meter is not None))
-    return StepOutcome([outcomes[key] for key in keys])
-
-
-def _stream_partitions(storage, asset: str, works: dict, fps: dict, progress: Progress | None,
-                       metered_usage: bool) -> dict[str | None, PartitionOutcome]:
-    """The stream of ``run_step``: every partition's items at once, each table written
-    when its last item is done, with its own ledger of the calls its items made."""
-    start = time.perf_counter()
-    ledgers = {key: Ledger() for key in works}
-    outcomes: dict[str | None, PartitionOutcome] = {}
-    if progress is not None:
-        progress.streaming()
-
-    async def finish(key, frame: pd.DataFrame) -> None:
-        if ledgers[key].deferred:  # a reply is still to come from a batch: this is not the table yet
-            outcomes[key] = PartitionOutcome(key, frame, False, "", time.perf_counter() - start, waiting=True)
-            return
-        _, sha = await asyncio.to_thread(storage.write_table, asset, frame, key, fps[key])
-        outcome = PartitionOutcome(key, frame, False, sha, time.perf_counter() - start)
-        if metered_usage:
-            outcome.usage = usage_between({}, ledgers[key].summary())
-        outcomes[key] = outcome
-        if progress is not None:
-            progress.update(outcome)
-
-    asyncio.run(streaming.stream(list(works.items()), finish, context=lambda key: metered(ledgers[key]),
-                                 item_done=progress.item_done if progress is not None else None))
-    return outcomes
+    return PreparedStep(storage, asset, keys, fps, works, outcomes, progress, metered_usage=meter is not None,
+                        ledger=step_ledger)
 
 
 def _duration(seconds: float) -> str:
@@ -260,13 +306,14 @@ class Progress:
             self.log.info(self.message())
 
 
-def wait_for_batches(context, llm, step: StepOutcome, table: str) -> bool:
+def wait_for_batches(context, llm, step: StepOutcome, table: str, asset_key=None) -> bool:
     """Batch mode: when partitions of ``step`` wait for replies, submit what the step
     deferred (one batch per role) and say so; True when the step must end without a
-    materialization (the llm_batches sensor requests it again when the batches finish)."""
+    materialization (the llm_batches sensor requests it again when the batches finish).
+    ``asset_key`` names the asset in a step of several."""
     if not step.waiting:
         return False
-    ids = llm.client().submit_deferred(context.asset_key.to_user_string(), step.waiting)
+    ids = llm.client().submit_deferred((asset_key or context.asset_key).to_user_string(), step.waiting)
     waiting = ", ".join(str(p) for p in step.waiting[:5]) + (" ..." if len(step.waiting) > 5 else "")
     submitted = f"submitted batch{'es' if len(ids) != 1 else ''} {', '.join(ids)}" if ids else \
         "its requests are all in batches already submitted"

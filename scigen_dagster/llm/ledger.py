@@ -16,15 +16,16 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
-# The ledger of the partition whose item is being worked on (None outside a stream).
-_SCOPE: ContextVar[Ledger | None] = ContextVar("scigen_usage_scope", default=None)
+# The ledgers that count the calls made here besides the run's: the step's, and the
+# partition's whose item is being worked on (none outside a step).
+_SCOPE: ContextVar[tuple[Ledger, ...]] = ContextVar("scigen_usage_scope", default=())
 
 
 @contextlib.contextmanager
 def metered(ledger: Ledger) -> Iterator[Ledger]:
     """Count every call made inside (in this task and the tasks it starts) in ``ledger``
-    as well as in the run's."""
-    token = _SCOPE.set(ledger)
+    as well as in the run's and in the ledgers of the scopes around it."""
+    token = _SCOPE.set((*_SCOPE.get(), ledger))
     try:
         yield ledger
     finally:
@@ -52,8 +53,7 @@ class Ledger:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def _ledgers(self) -> list[Ledger]:
-        scope = _SCOPE.get()
-        return [self] if scope is None or scope is self else [self, scope]
+        return [self, *(ledger for ledger in _SCOPE.get() if ledger is not self)]
 
     def reserve(self, estimate: float) -> bool:
         with self._lock:

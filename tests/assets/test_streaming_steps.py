@@ -20,15 +20,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from scigen_dagster.assets.steps import run_step
+from scigen_dagster.assets.steps import prepare_step, run_step, run_steps
 from scigen_dagster.devtools.openai_stub import OpenAIStub, StubConfig, stub_png
 from scigen_dagster.engines.ocr import OcrReader
-from scigen_dagster.evaluation import inverse
+from scigen_dagster.evaluation import inverse, judge
 from scigen_dagster.resources.llm import LLMResource, RoleConfig
 from scigen_dagster.resources.storage import StorageResource
 
 REPO = Path(__file__).resolve().parents[2]
-ITEMS, IMAGES, IV = "benchmark_items", "images/m", "iv_results/m"
+ITEMS, IMAGES, IV, JUDGE = "benchmark_items", "images/m", "iv_results/m", "judge_scores/m"
 
 
 def seed_store(root: Path, partitions: list[str], per_partition: int = 2) -> StorageResource:
@@ -121,6 +121,64 @@ def test_calls_of_every_partition_share_the_slots_up_to_the_limit(tmp_path):
         again = iv_step(storage, llm, keys)
         assert [o.reused for o in again.outcomes] == [True] * 3
         assert stub.stats.answered == 24
+
+
+def role_of(messages) -> str:
+    return "judge" if "review scientific figures" in str(messages[0].get("content", "")) else "answerer"
+
+
+def judge_or_answer(messages) -> str:
+    if role_of(messages) == "judge":
+        return json.dumps({"Correctness_Fidelity": 2, "Layout_Precision": 1, "Readability_Occlusion": 2,
+                           "Scientific_Plausibility": 2, "Expressiveness_Richness": 1})
+    return "B"
+
+
+def test_judge_and_inverse_validation_stream_at_the_same_time_each_role_within_its_limit(tmp_path):
+    """The evaluation step of a model (run_steps): the judge's calls and the answerer's
+    are in flight together, neither role beyond its own limit, and each step's usage
+    counts its own calls only although the two ran interleaved."""
+    keys = ["physics.mechanical", "physics.circuit", "math.plane_geometric"]
+    storage = seed_store(tmp_path / "store", keys)
+    with OpenAIStub(StubConfig(latency_s=0.3, responder=judge_or_answer, tag=role_of)) as stub:
+        llm = LLMResource(judge=RoleConfig(model="openai/stub-judge", api_base=stub.url, concurrency=2),
+                          answerer=RoleConfig(model="openai/stub-answerer", api_base=stub.url, concurrency=4),
+                          cache_path=str(tmp_path / "cache.sqlite"))
+        ocr = OcrReader()
+
+        def common(table: str) -> dict:
+            return {"inputs": lambda key: [(ITEMS, key), (IMAGES, key)],
+                    "arguments": lambda key: {"items": storage.read_table(ITEMS, key),
+                                              "images": storage.read_table(IMAGES, key), "model": "m",
+                                              "storage": storage},
+                    "engines": {"ocr": ocr, "llm": llm}, "meter": llm.usage}
+
+        judged, answered = run_steps([
+            prepare_step(None, storage, JUDGE, keys, judge.judge_table, stream=judge.judge_work,
+                         config=[judge.judge_settings(llm), ocr.describe()], **common(JUDGE)),
+            prepare_step(None, storage, IV, keys, inverse.iv_table, stream=inverse.iv_work,
+                         config=inverse.iv_settings(llm, ocr), **common(IV)),
+        ])
+        timings = list(stub.stats.timings)
+
+    judge_calls = [t for t in timings if t[0] == "judge"]
+    answer_calls = [t for t in timings if t[0] == "answerer"]
+    assert len(judge_calls) == 6 and len(answer_calls) == 24  # 6 figures; 6 x 2 quizzes x seen and blind
+    both = sum(1 for _, a, b in judge_calls for _, c, d in answer_calls if a < d and c < b)
+    assert both > 0, "no judge call was in flight while an answerer call was: the steps ran one after the other"
+    assert overlap(judge_calls)[0] == 2, "the judge went beyond (or never reached) its limit of 2"
+    assert overlap(answer_calls)[0] == 4, "the answerer went beyond (or never reached) its limit of 4"
+    first_answer, last_answer = min(c for _, c, _ in answer_calls), max(d for _, _, d in answer_calls)
+    assert min(a for _, a, _ in judge_calls) < last_answer and first_answer < max(b for _, _, b in judge_calls)
+
+    assert judged.usage["paid_calls"] == 6 and set(judged.usage["by_role"]) == {"judge"}, judged.usage
+    assert answered.usage["paid_calls"] == 24 and set(answered.usage["by_role"]) == {"answerer"}, answered.usage
+    for key, outcome in zip(keys, judged.outcomes):
+        assert outcome.usage["paid_calls"] == 2 and not outcome.reused
+        assert (storage.read_table(JUDGE, key)["Correctness_Fidelity"] == 2).all()
+    for key, outcome in zip(keys, answered.outcomes):
+        assert outcome.usage["paid_calls"] == 8
+        pd.testing.assert_frame_equal(storage.read_table(IV, key), outcome.frame)
 
 
 @pytest.mark.parametrize("stream", [inverse.iv_work, None], ids=["streamed", "per-partition"])
