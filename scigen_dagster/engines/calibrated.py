@@ -47,8 +47,16 @@ class CalibrationSettings:
 
     embedding_C: tuple[float, ...] = (1.0, 3.0, 10.0)
     char_C: tuple[float, ...] = (3.0, 10.0, 30.0)
-    char_weights: tuple[float, ...] = (0.25, 0.5, 0.75, 1.0)
-    prior_weights: tuple[float, ...] = (0.0, 0.15, 0.3, 0.45, 0.6, 0.8)
+    char_weights: tuple[float, ...] = (0.1, 0.25, 0.5, 0.75, 1.0)
+    prior_weights: tuple[float, ...] = (0.0, 0.15, 0.3, 0.45, 0.6, 0.8, 1.0, 1.25)
+    # The hierarchical subject blend (see :func:`_hierarchical`): weight of the direct
+    # subject heads against the type probabilities summed per subject, and how sharply the
+    # blended subject decides before the types within it are ranked.
+    subject_weights: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)
+    subject_sharpness: tuple[float, ...] = (1.0, 2.0, 4.0)
+    # Word 1-2-gram TF-IDF beside the character n-grams in the text head, at this weight
+    # (0: characters only). The text head's Gram matrix is K_char + word_weight^2 K_word.
+    word_weight: float = 0.0
     prior_temperature: float = 0.05
     prior_shrinkage: float = 20.0  # pseudo-items pulling per-type prior statistics to the pooled ones
     inner_folds: int = 4
@@ -187,53 +195,170 @@ def _log_probs(scores: np.ndarray) -> np.ndarray:
 
 
 def _criterion(log_scores: np.ndarray, y: np.ndarray) -> float:
-    """Mean of accuracy and balanced accuracy (mean recall over the types present): what
-    the inner CV maximises, so that small types are not traded away for big ones."""
-    pred = log_scores.argmax(axis=1)
-    recalls = [float(np.mean(pred[y == c] == c)) for c in np.unique(y)]
-    return 0.5 * (float(np.mean(pred == y)) + float(np.mean(recalls)))
+    """Balanced held-out log-likelihood: the mean over the types present of their items'
+    mean log-probability of the true type, at the best of a few global temperatures of the
+    scores (a sum of log-probabilities is overconfident; the temperature leaves the argmax
+    alone, so the weights are judged on how well they rank, not on their scale). What the
+    inner CV maximises: smoother than accuracy on a few hundred items, so the selection
+    moves less from one split to the next, and balanced so small types count as much as
+    big ones."""
+    present = np.unique(y)
+    best = -np.inf
+    for scale in (0.25, 0.5, 0.75, 1.0):
+        lp = _log_softmax(scale * np.asarray(log_scores, np.float64))[np.arange(len(y)), y]
+        best = max(best, float(np.mean([lp[y == c].mean() for c in present])))
+    return best
+
+
+# --------------------------------------------------------------------------- the subject blend
+
+
+def subjects_of(labels: Sequence[str]) -> tuple[tuple[str, ...], np.ndarray]:
+    """The subjects of ``labels`` ("<Subject> - <Type>"; a label without " - " is its own
+    subject) in order of first appearance, and the subject index of each label."""
+    names: list[str] = []
+    index = []
+    for label in labels:
+        subject = label.split(" - ", 1)[0] if " - " in label else label
+        if subject not in names:
+            names.append(subject)
+        index.append(names.index(subject))
+    return tuple(names), np.array(index, dtype=int)
+
+
+def _hierarchical(type_log: np.ndarray, subject_log: np.ndarray, subject_of: np.ndarray,
+                  weight: float, sharpness: float) -> np.ndarray:
+    """Type log-posteriors whose subject part is a blend of two views of the subject.
+
+    The softmax p(t) of the type log-scores ``type_log``, summed per subject, gives
+    P_agg(s), and within each subject p(t | s) = p(t) / P_agg(s). ``subject_log`` holds
+    the direct subject heads' log-probabilities Q(s). The blended subject score is
+    Z(s) = sharpness * ((1 - weight) log P_agg(s) + weight log Q(s)); the result,
+    log softmax(Z)(s(t)) + log p(t | s(t)), is a distribution over the types again. With
+    weight 0 and sharpness 1 it is log p(t) itself (the flat model); a larger sharpness
+    puts the type argmax more surely inside the blended subject's argmax."""
+    lp = _log_softmax(np.asarray(type_log, np.float64))
+    agg = np.stack([np.logaddexp.reduce(lp[:, subject_of == s], axis=1)
+                    for s in range(subject_log.shape[1])], axis=1)
+    z = _log_softmax(sharpness * ((1.0 - weight) * agg + weight * np.asarray(subject_log, np.float64)))
+    return z[:, subject_of] + lp - agg[:, subject_of]
+
+
+def _criterion_with_subject(log_scores: np.ndarray, y: np.ndarray, subject_of: np.ndarray) -> float:
+    """:func:`_criterion` of the types plus that of the subjects (the types' probabilities
+    summed per subject): what the inner CV maximises when it tunes the subject blend."""
+    lp = _log_softmax(np.asarray(log_scores, np.float64))
+    subjects = np.stack([np.logaddexp.reduce(lp[:, subject_of == s], axis=1)
+                         for s in range(subject_of.max() + 1)], axis=1)
+    return _criterion(lp, y) + _criterion(subjects, subject_of[y])
 
 
 # --------------------------------------------------------------------------- the head
 
 
+class TextFeatures:
+    """TF-IDF of the raw question for the text head: character 2-5-grams (within word
+    boundaries), and, at ``word_weight`` > 0, word 1-2-grams beside them, scaled by it."""
+
+    def __init__(self, n_texts: int, word_weight: float = 0.0):
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        min_df = 2 if n_texts >= 50 else 1
+        self.word_weight = float(word_weight)
+        self.char = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True,
+                                    min_df=min_df, dtype=np.float64)
+        self.word = (TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True, min_df=min_df,
+                                     token_pattern=r"(?u)\b\w+\b", dtype=np.float64)
+                     if self.word_weight > 0 else None)
+
+    def fit_transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
+        parts = [self.char.fit_transform(texts)]
+        if self.word is not None:
+            parts.append(self.word_weight * self.word.fit_transform(texts))
+        return sparse.hstack(parts, format="csr")
+
+    def transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
+        parts = [self.char.transform(texts)]
+        if self.word is not None:
+            parts.append(self.word_weight * self.word.transform(texts))
+        return sparse.hstack(parts, format="csr")
+
+    @property
+    def vocabulary(self) -> list[str]:
+        words = sorted(self.word.vocabulary_) if self.word is not None else []
+        return [f"c:{g}" for g in sorted(self.char.vocabulary_)] + [f"w:{g}" for g in words]
+
+
 @dataclass
 class CalibratedHead:
-    """Fitted state: the weights of the heads, the TF-IDF vocabulary, the prior's per-type
-    standardisation and the chosen hyperparameters. :attr:`digest` identifies all of it."""
+    """Fitted state: the weights of the type and subject heads, the TF-IDF vocabulary, the
+    prior's per-type standardisation and the chosen hyperparameters. :attr:`digest`
+    identifies all of it."""
 
     labels: tuple[str, ...]
     chosen: dict
     emb_W: np.ndarray
     emb_b: np.ndarray
-    char_vectorizer: object
+    text_features: TextFeatures
     char_W: np.ndarray
     char_b: np.ndarray
     prior_mean: np.ndarray
     prior_std: np.ndarray
     n_rows: int  # training rows: the questions, then the element lists
+    subject_of: np.ndarray  # subject index of each label (see :func:`subjects_of`)
+    subj_emb_W: np.ndarray
+    subj_emb_b: np.ndarray
+    subj_char_W: np.ndarray
+    subj_char_b: np.ndarray
     settings: CalibrationSettings = field(default_factory=CalibrationSettings)
 
     @property
     def digest(self) -> str:
         h = hashlib.sha256(json.dumps({"labels": self.labels, "chosen": self.chosen, "rows": self.n_rows,
                                        "settings": self.settings.as_dict()}, sort_keys=True).encode())
-        for arr in (self.emb_W, self.emb_b, self.char_W, self.char_b, self.prior_mean, self.prior_std):
+        for arr in (self.emb_W, self.emb_b, self.char_W, self.char_b, self.prior_mean, self.prior_std,
+                    self.subject_of, self.subj_emb_W, self.subj_emb_b, self.subj_char_W, self.subj_char_b):
             h.update(np.round(np.nan_to_num(np.asarray(arr, np.float64), neginf=-1e9), 4).tobytes())
-        h.update("\n".join(sorted(self.char_vectorizer.vocabulary_)).encode())
+        h.update("\n".join(self.text_features.vocabulary).encode())
         return h.hexdigest()
 
-    def log_scores(self, embeddings: np.ndarray, prior: np.ndarray, texts: Sequence[str]) -> np.ndarray:
-        """(n, n_labels) blended log-scores; argmax is the calibrated label."""
+    def type_log_scores(self, embeddings: np.ndarray, prior: np.ndarray, texts: Sequence[str]) -> np.ndarray:
+        """(n, n_labels) blended type log-scores before the subject blend."""
+        return self._scores(embeddings, prior, texts)[0]
+
+    def subject_log_probs(self, embeddings: np.ndarray, texts: Sequence[str]) -> np.ndarray:
+        """(n, n_subjects) log-probabilities of the direct subject heads."""
         embeddings = np.asarray(embeddings, np.float64)
-        chars = np.asarray(self.char_vectorizer.transform(list(texts)) @ self.char_W + self.char_b)
-        return _blend(_log_probs(embeddings @ self.emb_W + self.emb_b), _log_probs(chars),
-                      _standardised(prior, self.prior_mean, self.prior_std, self.settings.prior_temperature),
-                      self.chosen)
+        feats = self.text_features.transform(list(texts))
+        return _subject_blend(_log_probs(embeddings @ self.subj_emb_W + self.subj_emb_b),
+                              _log_probs(np.asarray(feats @ self.subj_char_W + self.subj_char_b)), self.chosen)
+
+    def log_scores(self, embeddings: np.ndarray, prior: np.ndarray, texts: Sequence[str]) -> np.ndarray:
+        """(n, n_labels) type log-posteriors after the subject blend; argmax is the
+        calibrated label."""
+        types, subjects = self._scores(embeddings, prior, texts)
+        return _hierarchical(types, subjects, self.subject_of, self.chosen["subject_weight"],
+                             self.chosen["subject_sharpness"])
+
+    def _scores(self, embeddings, prior, texts):
+        embeddings = np.asarray(embeddings, np.float64)
+        feats = self.text_features.transform(list(texts))
+        types = _blend(_log_probs(embeddings @ self.emb_W + self.emb_b),
+                       _log_probs(np.asarray(feats @ self.char_W + self.char_b)),
+                       _standardised(prior, self.prior_mean, self.prior_std, self.settings.prior_temperature),
+                       self.chosen)
+        subjects = _subject_blend(_log_probs(embeddings @ self.subj_emb_W + self.subj_emb_b),
+                                  _log_probs(np.asarray(feats @ self.subj_char_W + self.subj_char_b)), self.chosen)
+        return types, subjects
 
 
 def _blend(emb: np.ndarray, chars: np.ndarray, prior_z: np.ndarray, w: dict) -> np.ndarray:
     return emb + w["char_weight"] * chars + w["prior_weight"] * prior_z
+
+
+def _subject_blend(emb: np.ndarray, chars: np.ndarray, w: dict) -> np.ndarray:
+    """The direct subject heads combined as the type heads are (same text weight)."""
+    return _log_softmax(emb + w["char_weight"] * chars)
 
 
 def _standardised(prior: np.ndarray, mean: np.ndarray, std: np.ndarray, temperature: float) -> np.ndarray:
@@ -252,13 +377,6 @@ def _prior_statistics(prior: np.ndarray, shrinkage: float) -> tuple[np.ndarray, 
     mean = w * mean + (1 - w) * prior.mean()
     std = np.sqrt(w * var + (1 - w) * prior.var())
     return mean, np.maximum(std, 1e-6)
-
-
-def _vectorizer(n_texts: int):
-    from sklearn.feature_extraction.text import TfidfVectorizer
-
-    return TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True,
-                           min_df=2 if n_texts >= 50 else 1, dtype=np.float64)
 
 
 def fit_head(*args, **kwargs) -> CalibratedHead:
@@ -292,6 +410,8 @@ def _fit_head(
     if len(data) == 0:
         raise ValueError("calibration needs at least one labelled item")
     L = len(label_vocab)
+    subject_names, subject_of = subjects_of(label_vocab)
+    S = len(subject_names)
     y = np.array([label_vocab.index(t) for t in data.labels])
     n = len(y)
     # Training rows of every head: each question, then the element list of each item that
@@ -300,12 +420,13 @@ def _fit_head(
     with_el = np.array([bool(e.strip()) for e in data.elements]) & (element_embeddings is not None)
     owner = np.concatenate([np.arange(n), np.flatnonzero(with_el)])
     y_rows = y[owner]
+    ys_rows = subject_of[y_rows]
     X_emb = np.asarray(embeddings, np.float64)
     if with_el.any():
         X_emb = np.vstack([X_emb, np.asarray(element_embeddings, np.float64)[with_el]])
     row_texts = list(data.texts) + [data.elements[i] for i in np.flatnonzero(with_el)]
-    vec = _vectorizer(len(row_texts))
-    X_char = vec.fit_transform(row_texts)
+    feats = TextFeatures(len(row_texts), settings.word_weight)
+    X_char = feats.fit_transform(row_texts)
     K_char = (X_char @ X_char.T).toarray()
     prior_mean, prior_std = _prior_statistics(np.asarray(prior, np.float64), settings.prior_shrinkage)
     prior_z = _standardised(prior, prior_mean, prior_std, settings.prior_temperature)
@@ -315,16 +436,17 @@ def _fit_head(
 
     chosen = {"embedding_C": mid(settings.embedding_C), "char_C": mid(settings.char_C),
               "char_weight": mid(settings.char_weights), "prior_weight": mid(settings.prior_weights),
+              "subject_weight": mid(settings.subject_weights), "subject_sharpness": mid(settings.subject_sharpness),
               "selected_by": "grid middle (too few labelled items for an inner CV)"}
     if n >= settings.min_items_for_selection and len(set(data.labels)) > 1:
         fold_of = stratified_folds(data.labels, settings.inner_folds, settings.seed)
         splits = [(np.flatnonzero(fold_of[owner] != f), np.flatnonzero(fold_of == f))
                   for f in range(settings.inner_folds)]
 
-        def emb_oof(C):
-            out = np.zeros((n, L))
+        def emb_oof(C, targets, k):
+            out = np.zeros((n, k))
             for tr, te in splits:
-                W, b = _fit_softmax(X_emb[tr], y_rows[tr], L, C)
+                W, b = _fit_softmax(X_emb[tr], targets[tr], k, C)
                 out[te] = _log_probs(X_emb[te] @ W + b)
             return out
 
@@ -333,27 +455,51 @@ def _fit_head(
             basis = _span_basis(K_char[np.ix_(tr, tr)])
             bases.append((tr, te, basis, _span_coordinates(basis, K_char[np.ix_(tr, te)])))
 
-        def char_oof(C):
-            out = np.zeros((n, L))
+        def char_oof(C, targets, k):
+            out = np.zeros((n, k))
             for tr, te, basis, coords in bases:
-                W, b = _fit_softmax(basis, y_rows[tr], L, C)
+                W, b = _fit_softmax(basis, targets[tr], k, C)
                 out[te] = _log_probs(coords @ W + b)
             return out
 
-        emb = {C: emb_oof(C) for C in settings.embedding_C}
-        chars = {C: char_oof(C) for C in settings.char_C}
+        emb = {C: emb_oof(C, y_rows, L) for C in settings.embedding_C}
+        chars = {C: char_oof(C, y_rows, L) for C in settings.char_C}
         c_emb = max(settings.embedding_C, key=lambda C: _criterion(emb[C], y))
         c_char = max(settings.char_C, key=lambda C: _criterion(chars[C], y))
         grid = [{"char_weight": a, "prior_weight": b} for a in settings.char_weights for b in settings.prior_weights]
         best = max(grid, key=lambda w: _criterion(_blend(emb[c_emb], chars[c_char], prior_z, w), y))
-        chosen = {"embedding_C": c_emb, "char_C": c_char, **best,
+        types = _blend(emb[c_emb], chars[c_char], prior_z, best)
+        # The subject blend, on the chosen type blend: the direct subject heads at the type
+        # heads' regularisation, then the (weight, sharpness) whose types and subjects
+        # score best on the inner folds. Weight 0 / sharpness 1 (the flat model) is in
+        # the grid, so the blend is only used where it helps there.
+        subjects = _subject_blend(emb_oof(c_emb, ys_rows, S), char_oof(c_char, ys_rows, S), best)
+        sgrid = [{"subject_weight": w, "subject_sharpness": k}
+                 for w in settings.subject_weights for k in settings.subject_sharpness]
+        flat = {"subject_weight": 0.0, "subject_sharpness": 1.0}
+        sgrid = [flat] + [g for g in sgrid if g != flat]  # ties go to the flat model
+
+        def subject_score(g):
+            return _criterion_with_subject(
+                _hierarchical(types, subjects, subject_of, g["subject_weight"], g["subject_sharpness"]),
+                y, subject_of)
+
+        sbest = max(sgrid, key=subject_score)
+        chosen = {"embedding_C": c_emb, "char_C": c_char, **best, **sbest,
                   "selected_by": f"{settings.inner_folds}-fold inner CV on the labelled items",
-                  "inner_cv_score": round(_criterion(_blend(emb[c_emb], chars[c_char], prior_z, best), y), 4)}
+                  "inner_cv_score": round(_criterion(types, y), 4),
+                  "inner_cv_subject_score": round(subject_score(sbest), 4)}
     emb_W, emb_b = _fit_softmax(X_emb, y_rows, L, chosen["embedding_C"])
+    subj_emb_W, subj_emb_b = _fit_softmax(X_emb, ys_rows, S, chosen["embedding_C"])
     basis = _span_basis(K_char)
+    to_ngrams = sparse.csr_matrix(X_char).T  # span coefficients back to n-gram space
     beta, char_b = _fit_softmax(basis, y_rows, L, chosen["char_C"])
-    char_W = sparse.csr_matrix(X_char).T @ solve_triangular(basis.T, beta, lower=False)  # back to n-gram space
+    char_W = to_ngrams @ solve_triangular(basis.T, beta, lower=False)
+    beta_s, subj_char_b = _fit_softmax(basis, ys_rows, S, chosen["char_C"])
+    subj_char_W = to_ngrams @ solve_triangular(basis.T, beta_s, lower=False)
     return CalibratedHead(
-        labels=label_vocab, chosen=chosen, emb_W=emb_W, emb_b=emb_b, char_vectorizer=vec,
-        char_W=np.asarray(char_W), char_b=char_b, prior_mean=prior_mean, prior_std=prior_std, n_rows=len(y_rows), settings=settings,
+        labels=label_vocab, chosen=chosen, emb_W=emb_W, emb_b=emb_b, text_features=feats,
+        char_W=np.asarray(char_W), char_b=char_b, prior_mean=prior_mean, prior_std=prior_std, n_rows=len(y_rows),
+        subject_of=subject_of, subj_emb_W=subj_emb_W, subj_emb_b=subj_emb_b, subj_char_W=np.asarray(subj_char_W),
+        subj_char_b=subj_char_b, settings=settings,
     )
