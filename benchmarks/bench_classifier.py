@@ -2,7 +2,8 @@
 
     .venv/bin/python benchmarks/bench_classifier.py [--data PATH] [--folds 5] [--repeats 3]
 
-Reads ``../shared/data/scigenbench-dev/scigen.json`` (relative to the repo root) in place,
+Reads ``scigen.json`` in place from ``$SCIGEN_DEV_DATA`` (default
+``../shared/data/scigenbench-dev``, relative to the repo root), or the file ``--data`` names;
 classifies each item's ``question`` and compares with its ``image_type``.
 
 * Zero-shot (the descriptions only): type and subject top-1 on every item, per-type
@@ -47,7 +48,8 @@ from scigen_dagster.engines.classifier import (  # noqa: E402
 )
 from scigen_dagster.taxonomy import UNCLASSIFIABLE  # noqa: E402
 
-DEFAULT_DATA = REPO_ROOT.parent / "shared" / "data" / "scigenbench-dev" / "scigen.json"
+# A worktree outside the project folder points SCIGEN_DEV_DATA at the shared split (as the tests do).
+DEFAULT_DATA = Path(os.environ.get("SCIGEN_DEV_DATA", REPO_ROOT.parent / "shared" / "data" / "scigenbench-dev")) / "scigen.json"
 GOALS = {"type_top1": 0.65, "subject_top1": 0.85, "universal_type_min": 0.4}
 
 
@@ -189,8 +191,11 @@ def main(argv: list[str] | None = None) -> int:
                    "min": round(float(np.min([r[k] for r in everything])), 4),
                    "max": round(float(np.max([r[k] for r in everything])), 4)}
                for k in GOALS}}
+        spread = result["calibrated_cv_repeats"]
         result["goals"] = {k: {"goal": v, "zero_shot": scored(labels, gold)[k], "calibrated_cv": calibrated[k],
-                               "met_calibrated": calibrated[k] is not None and calibrated[k] >= v}
+                               "met_calibrated": calibrated[k] is not None and calibrated[k] >= v,
+                               "calibrated_cv_min_over_seeds": spread[k]["min"],
+                               "met_on_every_seed": spread[k]["min"] >= v}
                            for k, v in GOALS.items()}
         result["chosen_per_fold"] = [{k: v for k, v in c.items() if k != "selected_by"} for c in chosen]
         result["cv_folds"] = args.folds

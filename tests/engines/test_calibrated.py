@@ -3,6 +3,8 @@ bookkeeping on small synthetic data (no sentence model: these run in well under 
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from scipy import sparse
@@ -11,12 +13,17 @@ from sklearn.linear_model import LogisticRegression
 from scigen_dagster.engines.calibrated import (
     CalibrationSettings,
     LabelledSet,
+    TextFeatures,
+    _criterion,
+    _criterion_with_subject,
     _fit_softmax,
+    _hierarchical,
     _log_probs,
     _span_basis,
     _span_coordinates,
     fit_head,
     stratified_folds,
+    subjects_of,
 )
 
 LABELS = ("A - one", "A - two", "B - three", "B - four")
@@ -95,6 +102,8 @@ def test_fit_head_selects_by_inner_cv_and_classifies_held_out_items():
     s = CalibrationSettings()
     assert head.chosen["embedding_C"] in s.embedding_C and head.chosen["char_C"] in s.char_C
     assert head.chosen["char_weight"] in s.char_weights and head.chosen["prior_weight"] in s.prior_weights
+    assert head.chosen["subject_weight"] in s.subject_weights
+    assert head.chosen["subject_sharpness"] in s.subject_sharpness
     test, Xt, yt = _labelled(5, 5, draw=1)  # the same class centres, other points around them
     scores = head.log_scores(Xt, np.zeros((len(yt), len(LABELS))), list(test.texts))
     assert np.mean(scores.argmax(axis=1) == yt) >= 0.9
@@ -129,3 +138,89 @@ def test_elements_add_examples_and_the_cap_keeps_the_set_order_free():
     assert set(shuffled.capped(4).texts) == set(capped.texts)
     with pytest.raises(ValueError, match="one entry per item"):
         LabelledSet(("a", "b"), ("A - one",))
+
+
+def test_subjects_follow_the_label_prefix_in_order_of_appearance():
+    names, index = subjects_of(("B - x", "A - y", "B - z", "Lonely"))
+    assert names == ("B", "A", "Lonely")
+    assert index.tolist() == [0, 1, 0, 2]
+
+
+def test_the_subject_blend_at_weight_zero_and_sharpness_one_is_the_flat_model():
+    rng = np.random.default_rng(0)
+    types, subjects = rng.normal(size=(9, 4)), np.log(rng.dirichlet(np.ones(2), size=9))
+    _, subject_of = subjects_of(LABELS)
+    flat = _hierarchical(types, subjects, subject_of, 0.0, 1.0)
+    assert np.allclose(flat, types - np.logaddexp.reduce(types, axis=1, keepdims=True))
+    for weight, sharpness in ((0.5, 1.0), (1.0, 3.0), (0.25, 10.0)):
+        out = _hierarchical(types, subjects, subject_of, weight, sharpness)
+        assert np.allclose(np.exp(out).sum(axis=1), 1.0)
+        # Within a subject the types keep their flat ratios; only the subject mass moves.
+        assert np.allclose(out[:, 0] - out[:, 1], flat[:, 0] - flat[:, 1])
+        assert np.allclose(out[:, 2] - out[:, 3], flat[:, 2] - flat[:, 3])
+
+
+def test_the_subject_blend_lets_the_direct_subject_head_overrule_scattered_types():
+    """Subject A's mass is split over its two types (0.3 + 0.3), and type "B - three"
+    alone (0.4) wins the flat argmax. Summed per subject A leads (0.6 vs 0.4), and a sharp
+    subject decision, or a direct subject head that is sure of A, moves the type argmax
+    into A; a direct head sure of B keeps it in B."""
+    _, subject_of = subjects_of(LABELS)
+    types = np.log([[0.3, 0.3, 0.4, 1e-9]])
+    unsure = np.log([[0.5, 0.5]])
+    assert _hierarchical(types, unsure, subject_of, 0.0, 1.0).argmax() == 2
+    assert _hierarchical(types, unsure, subject_of, 0.0, 4.0).argmax() in (0, 1)
+    assert _hierarchical(types, np.log([[0.9, 0.1]]), subject_of, 1.0, 1.0).argmax() in (0, 1)
+    assert _hierarchical(types, np.log([[0.1, 0.9]]), subject_of, 1.0, 1.0).argmax() == 2
+    # The subject criterion sees the difference: the true type is "A - one".
+    y = np.array([0])
+    assert (_criterion_with_subject(_hierarchical(types, unsure, subject_of, 0.0, 4.0), y, subject_of)
+            > _criterion_with_subject(types, y, subject_of))
+
+
+def test_the_criterion_is_a_balanced_likelihood_blind_to_the_scale():
+    y = np.array([0, 0, 0, 1])
+    good = np.log([[0.8, 0.2]] * 3 + [[0.3, 0.7]])
+    assert _criterion(good, y) > _criterion(good[:, ::-1], y)
+    # Doubling the scores (an overconfident sum of log-probabilities) is not punished: the
+    # criterion takes the best of its temperatures.
+    assert _criterion(2 * good, y) >= _criterion(good, y) - 1e-12
+    # Balanced: the one item of class 1 weighs as much as the three of class 0.
+    miss_small = np.log([[0.8, 0.2]] * 4)
+    miss_big = np.log([[0.8, 0.2]] * 2 + [[0.2, 0.8]] * 2)
+    assert _criterion(miss_small, y) < _criterion(miss_big, y)
+
+
+def test_word_ngrams_join_the_character_ngrams_at_their_weight():
+    texts = ["the table lists masses", "a plot of speed against time", "the table of speed", "time plot"]
+    chars = TextFeatures(len(texts)).fit_transform(texts)
+    both = TextFeatures(len(texts), word_weight=0.5)
+    X = both.fit_transform(texts)
+    words = X[:, chars.shape[1]:]
+    assert np.allclose(X[:, : chars.shape[1]].toarray(), chars.toarray())
+    assert np.allclose(np.sqrt(np.asarray(words.multiply(words).sum(axis=1))), 0.5)  # unit rows, scaled
+    assert "w:table" in both.vocabulary and "w:speed against" in both.vocabulary
+    gram = (X @ X.T).toarray()
+    assert np.allclose(gram, (chars @ chars.T).toarray() + (words @ words.T).toarray())
+    assert np.allclose(both.transform(texts[:1]).toarray(), X[:1].toarray())
+
+
+def test_a_fitted_head_with_the_subject_blend_scores_through_it():
+    data, X, y = _labelled(15, 8)
+    prior = np.zeros((len(y), len(LABELS)))
+    settings = CalibrationSettings(subject_weights=(0.0, 1.0), subject_sharpness=(1.0, 3.0))
+    head = fit_head(LABELS, data, X, prior, settings=settings)
+    assert head.chosen["subject_weight"] in (0.0, 1.0) and head.chosen["subject_sharpness"] in (1.0, 3.0)
+    assert "inner_cv_subject_score" in head.chosen
+    test, Xt, yt = _labelled(5, 8, draw=1)
+    texts, prior_t = list(test.texts), np.zeros((len(yt), len(LABELS)))
+    types, subjects = head._scores(Xt, prior_t, texts)
+    assert np.allclose(head.log_scores(Xt, prior_t, texts),
+                       _hierarchical(types, subjects, head.subject_of, head.chosen["subject_weight"],
+                                     head.chosen["subject_sharpness"]))
+    # The direct subject heads learn the subjects ("A" for types 0-1, "B" for 2-3).
+    assert np.mean(head.subject_log_probs(Xt, prior_t, texts).argmax(axis=1) == head.subject_of[yt]) >= 0.9
+    # The subject heads are fitted state: they are in the digest.
+    nudged = dataclasses.replace(head, subj_emb_W=head.subj_emb_W + 0.01)
+    assert nudged.digest != head.digest
+    assert dataclasses.replace(head).digest == head.digest
