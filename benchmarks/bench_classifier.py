@@ -19,7 +19,9 @@ classifies each item's ``question`` and compares with its ``image_type``.
   split.
 
 Goals (issue 17): calibrated type top-1 >= 0.65, subject top-1 >= 0.85, every Universal
-type >= 0.4. The LAST stdout line is JSON with all figures, the goals, and the runtimes.
+type >= 0.4. The LAST stdout line is JSON with all figures, the goals (each one's figure on
+fold seed 0 and its minimum over all the fold seeds, and whether it is met on each), and
+the runtimes.
 """
 
 from __future__ import annotations
