@@ -192,7 +192,9 @@ def main(argv: list[str] | None = None) -> int:
             **{k: {"mean": round(float(np.mean([r[k] for r in everything])), 4),
                    "min": round(float(np.min([r[k] for r in everything])), 4),
                    "max": round(float(np.max([r[k] for r in everything])), 4)}
-               for k in GOALS}}
+               for k in GOALS},
+            "per_seed": [{"fold_seed": s, "type_top1": r["type_top1"], "subject_top1": r["subject_top1"],
+                          "universal": r["universal"]} for s, r in enumerate(everything)]}
         spread = result["calibrated_cv_repeats"]
         result["goals"] = {k: {"goal": v, "zero_shot": scored(labels, gold)[k], "calibrated_cv": calibrated[k],
                                "met_calibrated": calibrated[k] is not None and calibrated[k] >= v,
