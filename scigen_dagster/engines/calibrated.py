@@ -328,10 +328,11 @@ class CalibratedHead:
     prior_std: np.ndarray
     n_rows: int  # training rows: the questions, then the element lists
     subject_of: np.ndarray  # subject index of each label (see :func:`subjects_of`)
-    subj_emb_W: np.ndarray
-    subj_emb_b: np.ndarray
-    subj_char_W: np.ndarray
-    subj_char_b: np.ndarray
+    # The direct subject heads, fitted only where the settings allow them a weight above 0.
+    subj_emb_W: np.ndarray | None
+    subj_emb_b: np.ndarray | None
+    subj_char_W: np.ndarray | None
+    subj_char_b: np.ndarray | None
     settings: CalibrationSettings = field(default_factory=CalibrationSettings)
 
     @property
@@ -339,13 +340,17 @@ class CalibratedHead:
         h = hashlib.sha256(json.dumps({"labels": self.labels, "chosen": self.chosen, "rows": self.n_rows,
                                        "settings": self.settings.as_dict()}, sort_keys=True).encode())
         for arr in (self.emb_W, self.emb_b, self.char_W, self.char_b, self.prior_mean, self.prior_std,
-                    self.subject_of, self.subj_emb_W, self.subj_emb_b, self.subj_char_W, self.subj_char_b):
+                    self.subject_of, *(a for a in (self.subj_emb_W, self.subj_emb_b, self.subj_char_W,
+                                                   self.subj_char_b) if a is not None)):
             h.update(np.round(np.nan_to_num(np.asarray(arr, np.float64), neginf=-1e9), 4).tobytes())
         h.update("\n".join(self.text_features.vocabulary).encode())
         return h.hexdigest()
 
     def subject_log_probs(self, embeddings: np.ndarray, prior: np.ndarray, texts: Sequence[str]) -> np.ndarray:
         """(n, n_subjects) log-probabilities of the direct subject heads."""
+        if self.subj_emb_W is None:
+            raise ValueError("this head has no direct subject heads: they are fitted only when "
+                             "CalibrationSettings.subject_weights holds a weight above 0")
         return self._scores(embeddings, prior, texts)[1]
 
     def log_scores(self, embeddings: np.ndarray, prior: np.ndarray, texts: Sequence[str]) -> np.ndarray:
@@ -363,6 +368,8 @@ class CalibratedHead:
                        _log_probs(np.asarray(feats @ self.char_W + self.char_b)),
                        _standardised(prior, self.prior_mean, self.prior_std, self.settings.prior_temperature),
                        self.chosen)
+        if self.subj_emb_W is None:  # no direct subject heads: the blend uses the type probabilities alone
+            return types, np.zeros((len(types), int(self.subject_of.max()) + 1))
         subjects = _subject_blend(_log_probs(embeddings @ self.subj_emb_W + self.subj_emb_b),
                                   _log_probs(np.asarray(feats @ self.subj_char_W + self.subj_char_b)), self.chosen)
         return types, subjects
@@ -428,6 +435,8 @@ def _fit_head(
     L = len(label_vocab)
     subject_names, subject_of = subjects_of(label_vocab)
     S = len(subject_names)
+    # The direct subject heads are fitted (inner CV and final) only where a weight above 0 can use them.
+    with_subject_heads = any(w > 0 for w in settings.subject_weights)
     y = np.array([label_vocab.index(t) for t in data.labels])
     n = len(y)
     # Training rows of every head: each question, then the element list of each item that
@@ -495,7 +504,7 @@ def _fit_head(
         sgrid = [flat] + [g for g in sgrid if g != flat]  # ties go to the flat model
         # (At weight 0 the subject heads are not used: their inner-CV fits are skipped then.)
         subjects = (_subject_blend(emb_oof(c_emb, ys_rows, S), char_oof(c_char, ys_rows, S), best)
-                    if any(g["subject_weight"] > 0 for g in sgrid) else np.zeros((n, S)))
+                    if with_subject_heads else np.zeros((n, S)))
 
         def subject_score(g):
             return _criterion_with_subject(
@@ -508,16 +517,18 @@ def _fit_head(
                   "inner_cv_score": round(_criterion(types, y), 4),
                   "inner_cv_subject_score": round(subject_score(sbest), 4)}
     emb_W, emb_b = _fit_softmax(X_emb, y_rows, L, chosen["embedding_C"])
-    subj_emb_W, subj_emb_b = _fit_softmax(X_emb, ys_rows, S, chosen["embedding_C"])
     basis = _span_basis(K_char)
     to_ngrams = sparse.csr_matrix(X_char).T  # span coefficients back to n-gram space
     beta, char_b = _fit_softmax(basis, y_rows, L, chosen["char_C"])
     char_W = to_ngrams @ solve_triangular(basis.T, beta, lower=False)
-    beta_s, subj_char_b = _fit_softmax(basis, ys_rows, S, chosen["char_C"])
-    subj_char_W = to_ngrams @ solve_triangular(basis.T, beta_s, lower=False)
+    subj_emb_W = subj_emb_b = subj_char_W = subj_char_b = None
+    if with_subject_heads:
+        subj_emb_W, subj_emb_b = _fit_softmax(X_emb, ys_rows, S, chosen["embedding_C"])
+        beta_s, subj_char_b = _fit_softmax(basis, ys_rows, S, chosen["char_C"])
+        subj_char_W = np.asarray(to_ngrams @ solve_triangular(basis.T, beta_s, lower=False))
     return CalibratedHead(
         labels=label_vocab, chosen=chosen, emb_W=emb_W, emb_b=emb_b, text_features=feats,
         char_W=np.asarray(char_W), char_b=char_b, prior_mean=prior_mean, prior_std=prior_std, n_rows=len(y_rows),
-        subject_of=subject_of, subj_emb_W=subj_emb_W, subj_emb_b=subj_emb_b, subj_char_W=np.asarray(subj_char_W),
+        subject_of=subject_of, subj_emb_W=subj_emb_W, subj_emb_b=subj_emb_b, subj_char_W=subj_char_W,
         subj_char_b=subj_char_b, settings=settings,
     )
