@@ -16,6 +16,10 @@ The server times every request it answers, so the figures are the server's view:
 - the run's efficiency = the calls' ideal time / the run's wall time, where the ideal
   time is, role after role, calls x mean latency / limit (each role alone at its full
   limit; the steps of one model run one after the other in-process);
+- the run's efficiency against its critical path: the same with the ideal time of the
+  plans followed by the longer of the judge's and the answerer's (the judge and inverse
+  validation of a model run as one step, their two streams at the same time), the
+  stricter figure, since overlapping roles can beat the role-after-role ideal;
 - the cost of the run's calls as the ledger billed them (interactive prices of litellm's
   price map for the models named: gpt-4.1 plans, gpt-4o-mini judges and answers), and
   the same tokens at the map's batch prices for what batch mode may send (judge,
@@ -189,7 +193,7 @@ def figures(server: dict, wall: float, concurrency: int, ledger: dict) -> dict:
     for kind, arrived, answered in server["timings"]:
         role = "planner" if kind.startswith("planner") else kind
         by_role.setdefault(role, []).append((arrived, answered, kind))
-    out, ideal = {}, 0.0
+    out, ideal, alone = {}, 0.0, {}
     for role in ROLES:
         calls = by_role.get(role, [])
         if not calls:
@@ -198,7 +202,11 @@ def figures(server: dict, wall: float, concurrency: int, ledger: dict) -> dict:
         active = max(b for _, b, _ in calls) - min(a for a, _, _ in calls)
         out[role] = {"calls": len(calls), "mean_latency_s": round(mean, 4), "active_s": round(active, 2),
                      "efficiency": round(len(calls) / active / (concurrency / mean), 4)}
-        ideal += len(calls) * mean / concurrency
+        alone[role] = len(calls) * mean / concurrency
+        ideal += alone[role]
+    # The judge and inverse validation of a model are one step whose two streams run at the
+    # same time, so the shortest possible run is the plans, then the longer of the two.
+    critical = alone["planner"] + max(alone["judge"], alone["answerer"])
     planner_calls = by_role["planner"]
     first_share = sum(k == "planner" for _, _, k in planner_calls) / len(planner_calls)
     roles_ledger = {("planner" if r.startswith("planner:") else r): v for r, v in ledger.items()}
@@ -211,6 +219,8 @@ def figures(server: dict, wall: float, concurrency: int, ledger: dict) -> dict:
         batch += share * at_batch + (1 - share) * row["cost_usd"]
     return {"roles": out, "ideal_s": round(ideal, 2), "wall_s": round(wall, 2),
             "run_efficiency": round(ideal / wall, 4),
+            "critical_path_ideal_s": round(critical, 2),
+            "run_efficiency_critical_path": round(critical / wall, 4),
             "cost_usd": {"interactive": round(interactive, 6), "batch_mode": round(batch, 6),
                          "by_role_interactive": {r: v["cost_usd"] for r, v in roles_ledger.items()},
                          "note": "batch_mode: the same tokens at litellm's batch prices for judge, answerer "
