@@ -71,6 +71,11 @@ class CalibrationSettings:
     word_weight: float = 0.5
     prior_temperature: float = 0.05
     prior_shrinkage: float = 20.0  # pseudo-items pulling per-type prior statistics to the pooled ones
+    # The labelled items also say what is in scope: a text the zero-shot "is this science"
+    # gates refuse is labelled anyway when its nearest labelled question is at least as
+    # close to it as this quantile of the labelled questions' own nearest-neighbour cosines
+    # (each left out of its own search). None: the gates alone decide.
+    scope_quantile: float | None = 0.5
     inner_folds: int = 4
     # Below this many labelled items the inner CV has too little to choose from: the middle
     # of each grid is used (and recorded as such).
@@ -334,17 +339,34 @@ class CalibratedHead:
     subj_char_W: np.ndarray | None
     subj_char_b: np.ndarray | None
     settings: CalibrationSettings = field(default_factory=CalibrationSettings)
+    # The labelled questions' unit-norm embeddings and the cosine a text must reach to one
+    # of them to be in scope (see :meth:`in_scope`); None where there is no threshold.
+    scope_embeddings: np.ndarray | None = None
+    scope_threshold: float | None = None
 
     @property
     def digest(self) -> str:
         h = hashlib.sha256(json.dumps({"labels": self.labels, "chosen": self.chosen, "rows": self.n_rows,
-                                       "settings": self.settings.as_dict()}, sort_keys=True).encode())
+                                       "settings": self.settings.as_dict(),
+                                       "scope_threshold": self.scope_threshold}, sort_keys=True).encode())
+        if self.scope_embeddings is not None:
+            h.update(np.round(np.asarray(self.scope_embeddings, np.float64), 4).tobytes())
         for arr in (self.emb_W, self.emb_b, self.char_W, self.char_b, self.prior_mean, self.prior_std,
                     self.subject_of, *(a for a in (self.subj_emb_W, self.subj_emb_b, self.subj_char_W,
                                                    self.subj_char_b) if a is not None)):
             h.update(np.round(np.nan_to_num(np.asarray(arr, np.float64), neginf=-1e9), 4).tobytes())
         h.update("\n".join(self.text_features.vocabulary).encode())
         return h.hexdigest()
+
+    def in_scope(self, embeddings: np.ndarray) -> np.ndarray:
+        """Which texts (by their unit-norm embeddings) lie as near a labelled question as
+        the labelled questions typically lie to each other: a labelled source that holds
+        bank reconciliations makes the next bank reconciliation a problem to label, even if
+        no type description mentions banks. All False without a threshold."""
+        embeddings = np.asarray(embeddings, np.float32)
+        if self.scope_threshold is None or self.scope_embeddings is None or not len(embeddings):
+            return np.zeros(len(embeddings), bool)
+        return _nearest_cosines(embeddings, self.scope_embeddings) >= self.scope_threshold
 
     def subject_log_probs(self, embeddings: np.ndarray, prior: np.ndarray, texts: Sequence[str]) -> np.ndarray:
         """(n, n_subjects) log-probabilities of the direct subject heads."""
@@ -373,6 +395,31 @@ class CalibratedHead:
         subjects = _subject_blend(_log_probs(embeddings @ self.subj_emb_W + self.subj_emb_b),
                                   _log_probs(np.asarray(feats @ self.subj_char_W + self.subj_char_b)), self.chosen)
         return types, subjects
+
+
+def _nearest_cosines(queries: np.ndarray, keys: np.ndarray, *, leave_out_self: bool = False,
+                     block: int = 1024) -> np.ndarray:
+    """Each query's largest cosine to a key (rows unit-norm), in blocks of queries so that
+    thousands of labelled items never need the whole similarity matrix at once; with
+    ``leave_out_self`` the queries are the keys and each skips itself."""
+    out = np.empty(len(queries), np.float32)
+    for start in range(0, len(queries), block):
+        sims = np.asarray(queries[start:start + block], np.float32) @ np.asarray(keys, np.float32).T
+        if leave_out_self:
+            rows = np.arange(sims.shape[0])
+            sims[rows, start + rows] = -np.inf
+        out[start:start + block] = sims.max(axis=1)
+    return out
+
+
+def _scope(embeddings: np.ndarray, quantile: float | None) -> tuple[np.ndarray | None, float | None]:
+    """The labelled questions' embeddings and the in-scope threshold: ``quantile`` of their
+    leave-one-out nearest-neighbour cosines (None with fewer than two questions)."""
+    if quantile is None or len(embeddings) < 2:
+        return None, None
+    keys = np.asarray(embeddings, np.float32)
+    keys = keys / np.maximum(np.linalg.norm(keys, axis=1, keepdims=True), 1e-12)
+    return keys, float(np.quantile(_nearest_cosines(keys, keys, leave_out_self=True), quantile))
 
 
 def _blend(emb: np.ndarray, chars: np.ndarray, prior_z: np.ndarray, w: dict) -> np.ndarray:
@@ -526,9 +573,11 @@ def _fit_head(
         subj_emb_W, subj_emb_b = _fit_softmax(X_emb, ys_rows, S, chosen["embedding_C"])
         beta_s, subj_char_b = _fit_softmax(basis, ys_rows, S, chosen["char_C"])
         subj_char_W = np.asarray(to_ngrams @ solve_triangular(basis.T, beta_s, lower=False))
+    scope_embeddings, scope_threshold = _scope(embeddings, settings.scope_quantile)
     return CalibratedHead(
         labels=label_vocab, chosen=chosen, emb_W=emb_W, emb_b=emb_b, text_features=feats,
         char_W=np.asarray(char_W), char_b=char_b, prior_mean=prior_mean, prior_std=prior_std, n_rows=len(y_rows),
         subject_of=subject_of, subj_emb_W=subj_emb_W, subj_emb_b=subj_emb_b, subj_char_W=subj_char_W,
-        subj_char_b=subj_char_b, settings=settings,
+        subj_char_b=subj_char_b, settings=settings, scope_embeddings=scope_embeddings,
+        scope_threshold=scope_threshold,
     )

@@ -27,7 +27,10 @@ Calibrated mode: :meth:`~EmbeddingTypeClassifier.calibrate` fits a
 :class:`~scigen_dagster.engines.calibrated.CalibratedHead` on labelled items (trained heads
 on the embeddings and on character n-grams, blended with the descriptions as a prior); pass
 it to :meth:`~EmbeddingTypeClassifier.classify` as ``head``. The "not a science problem"
-gates above stay those of the zero-shot prototypes. :class:`TaxonomyClassifier` is what the
+gates above stay those of the zero-shot prototypes, except that a text as near a labelled
+question as the labelled questions lie to each other is in scope (a labelled source that
+holds bank reconciliations is a source whose bank reconciliations are science problems to
+draw, though no type description names them). :class:`TaxonomyClassifier` is what the
 labelling step uses, and its :meth:`~TaxonomyClassifier.version` names the head it fitted.
 """
 
@@ -487,6 +490,8 @@ class EmbeddingTypeClassifier:
         if self.null_margin is not None and self.null_descriptions:
             null_best = (embeddings @ self.null_embeddings.T).max(axis=1)
             reject |= null_best > raw + self.null_margin
+        if head is not None:  # what the labelled source holds is in scope, whatever the descriptions say
+            reject &= ~head.in_scope(embeddings)
         if head is None:
             score, margin = raw, raw - np.where(np.isfinite(second), second, -1.0)
         else:
@@ -510,6 +515,10 @@ class EmbeddingTypeClassifier:
         * its cosine to the best type is below ``min_score``, or
         * a "not science" prototype beats every type by more than ``null_margin``, or
         * it has fewer than ``min_words`` words of 2+ letters (empty, "hello", "!!!").
+
+        With a calibrated ``head``, a text the first two gates refuse is still labelled when
+        it lies as near the head's labelled questions as they lie to each other
+        (:meth:`CalibratedHead.in_scope`); the word-count gate always holds.
         """
         texts = [t or "" for t in texts]
         preds = self.classify_embeddings(self.embed(texts, batch_size=batch_size), allowed,

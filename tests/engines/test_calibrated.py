@@ -224,3 +224,28 @@ def test_a_fitted_head_with_the_subject_blend_scores_through_it():
     nudged = dataclasses.replace(head, subj_emb_W=head.subj_emb_W + 0.01)
     assert nudged.digest != head.digest
     assert dataclasses.replace(head).digest == head.digest
+
+
+def test_the_labelled_questions_set_the_scope_at_their_own_nearest_neighbour_cosine():
+    """The in-scope threshold is the median of the labelled questions' leave-one-out
+    nearest-neighbour cosines, computed here by brute force; a text that close to a labelled
+    question is in scope, a direction far from all of them is not, and without a quantile
+    nothing is."""
+    data, X, y = _labelled(10, 7)
+    prior = np.zeros((len(y), len(LABELS)))
+    head = fit_head(LABELS, data, X, prior)
+    sims = X @ X.T
+    np.fill_diagonal(sims, -np.inf)
+    assert head.scope_threshold == pytest.approx(float(np.median(sims.max(axis=1))), abs=1e-5)
+    near = X[:3] + 0.01 * np.random.default_rng(1).normal(size=X[:3].shape)
+    near /= np.linalg.norm(near, axis=1, keepdims=True)
+    far = -X.mean(axis=0, keepdims=True)
+    far /= np.linalg.norm(far)
+    assert (X @ far.T).max() < head.scope_threshold  # the check below is not vacuous
+    assert head.in_scope(near).all() and not head.in_scope(far).any()
+    # Blocks of queries give the same answer as one product.
+    from scigen_dagster.engines.calibrated import _nearest_cosines
+    assert np.allclose(_nearest_cosines(near, X, block=2), (near @ X.T).max(axis=1), atol=1e-6)
+    off = fit_head(LABELS, data, X, prior, settings=CalibrationSettings(scope_quantile=None))
+    assert off.scope_threshold is None and not off.in_scope(near).any()
+    assert off.digest != head.digest

@@ -309,3 +309,29 @@ def test_labelling_calibrates_on_a_labelled_source_and_says_so():
     other = corpus.copy()
     other.loc[other["problem_id"] == "l1", "image_type"] = "Math - Analytic Geometry"
     assert label_table(other, keep, engine).set_index("problem_id").loc["mid", "classifier_version"] != version
+
+
+def test_a_kind_of_problem_the_labelled_source_holds_is_in_scope_though_no_description_names_it(clf, dev_data):
+    """A bank reconciliation from the benchmark (Universal - Table / Grid) is refused by the
+    zero-shot "is this science" gates: no type description mentions banks. Calibrated on
+    benchmark items that hold another bank reconciliation (but not this one), the
+    classifier labels it in its subject; small talk and gibberish stay refused."""
+    import json
+
+    from scigen_dagster.engines.calibrated import LabelledSet
+
+    items = json.loads((dev_data / "scigen.json").read_text())
+    query = next(d for d in items if d["question"].startswith("On July 31, 2014, Redeker Company"))
+    assert any("Flagg, Inc." in d["question"] for d in items)  # the other reconciliation
+    kept = [d for d in items if d is not query
+            and (d["image_type"].startswith("Universal - ") or d["image_type"] == "Physics - Circuit")]
+    labelled = LabelledSet(tuple(d["question"] for d in kept), tuple(d["image_type"] for d in kept),
+                           tuple(". ".join(d.get("elements") or []) for d in kept))
+    head = clf.calibrate(labelled)
+    assert clf.classify([query["question"]])[0].label == UNCLASSIFIABLE
+    labelled_query = clf.classify([query["question"]], head=head)[0]
+    assert labelled_query.label.startswith("Universal - "), labelled_query
+    chatter = ["zzkq vvbn plox trrm", "See you at lunch, bring the snacks!", "my cat sleeps all day",
+               "Meeting moved to Thursday 3pm, please update your calendar and bring the slides",
+               "Buy cheap watches now, limited offer, click here"]
+    assert [p.label for p in clf.classify(chatter, head=head)] == [UNCLASSIFIABLE] * len(chatter)
