@@ -177,6 +177,25 @@ def _shot(page, name: str) -> Path:
     return path
 
 
+def _settled_text(page, *expected: str, timeout_s: float = 30.0) -> str:
+    """The page's text once the network is quiet and every ``expected`` string is in it, or
+    once ``timeout_s`` has passed (the caller's assertions then say what is missing). The UI
+    polls its server, so on a busy machine "network idle" may not come: it is waited for a
+    while, not required."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_load_state("networkidle", timeout=15_000)
+    except PlaywrightTimeout:
+        pass
+    deadline = time.monotonic() + timeout_s
+    while True:
+        text = page.inner_text("body")
+        if all(e in text for e in expected) or time.monotonic() > deadline:
+            return text
+        time.sleep(0.5)
+
+
 def test_asset_graph_and_partitions_view_in_chromium(dagster_dev, browser):
     page = browser.new_page()
     shots = []
@@ -185,17 +204,16 @@ def test_asset_graph_and_partitions_view_in_chromium(dagster_dev, browser):
     page.goto(f"{dagster_dev}/locations/scigen_dagster/asset-groups/problems", wait_until="domcontentloaded")
     page.get_by_text("benchmark_items", exact=True).first.wait_for(timeout=60_000)
     page.get_by_text("25 partitions", exact=True).first.wait_for(timeout=30_000)
-    page.wait_for_load_state("networkidle")
-    text = page.inner_text("body")
-    for name in ("corpus", "visualizable_problems", "taxonomy_labels", "benchmark_items"):
+    names = ("corpus", "visualizable_problems", "taxonomy_labels", "benchmark_items")
+    text = _settled_text(page, *names)
+    for name in names:
         assert name in text, name
     shots.append(_shot(page, "asset_graph_problems"))
 
     # One model's chain in its group: every node's name says which model and which family.
     page.goto(f"{dagster_dev}/locations/scigen_dagster/asset-groups/model_imgcoder_rules", wait_until="domcontentloaded")
     page.get_by_text("imgcoder_rules_images", exact=True).first.wait_for(timeout=60_000)
-    page.wait_for_load_state("networkidle")
-    text = page.inner_text("body")
+    text = _settled_text(page, *(f"imgcoder_rules_{f}" for f in ("images", "judge_scores", "iv_results")))
     for family in ("images", "judge_scores", "iv_results"):  # the graph draws the nodes in view
         assert f"imgcoder_rules_{family}" in text, family
     shots.append(_shot(page, "asset_graph_model_imgcoder_rules"))
@@ -203,8 +221,7 @@ def test_asset_graph_and_partitions_view_in_chromium(dagster_dev, browser):
     # The partitions view of benchmark_items: the 25 image types of the taxonomy.
     page.goto(f"{dagster_dev}/assets/benchmark_items?view=partitions", wait_until="domcontentloaded")
     page.get_by_text("25 Partitions Selected").wait_for(timeout=60_000)
-    page.wait_for_load_state("networkidle")
-    text = page.inner_text("body")
+    text = _settled_text(page, "Missing (24)", *taxonomy.PARTITION_KEYS)
     assert "Missing (24)" in text, "one of the 25 partitions was materialized"
     for key in taxonomy.PARTITION_KEYS:
         assert key in text, key
@@ -214,18 +231,18 @@ def test_asset_graph_and_partitions_view_in_chromium(dagster_dev, browser):
     page.goto(f"{dagster_dev}/assets/imgcoder_rules_images?view=partitions&partition={PARTITION}",
               wait_until="domcontentloaded")
     page.get_by_text("success_rate").first.wait_for(timeout=60_000)
-    page.wait_for_load_state("networkidle")
-    text = page.inner_text("body")
-    for name in ("success_rate", "failures_by_reason", "thumbnails", "figure_links", "preview"):
+    names = ("success_rate", "failures_by_reason", "thumbnails", "figure_links", "preview")
+    text = _settled_text(page, *names)
+    for name in names:
         assert name in text, name
     shots.append(_shot(page, "partition_metadata_imgcoder_rules_images"))
 
     # The leaderboard asset: its overall table and its plots.
     page.goto(f"{dagster_dev}/assets/leaderboard", wait_until="domcontentloaded")
     page.get_by_text("plot_r_inv_bars").first.wait_for(timeout=60_000)
-    page.wait_for_load_state("networkidle")
-    text = page.inner_text("body")
-    for name in ("overall", "plot_r_inv_heatmap", "plot_judge_radar", "html_report"):
+    names = ("overall", "plot_r_inv_heatmap", "plot_judge_radar", "html_report")
+    text = _settled_text(page, *names)
+    for name in names:
         assert name in text, name
     shots.append(_shot(page, "leaderboard_asset"))
 
