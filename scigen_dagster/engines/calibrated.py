@@ -85,6 +85,13 @@ class CalibrationSettings:
     max_per_label: int = 150
     seed: int = 0
 
+    def __post_init__(self):
+        q = self.scope_quantile
+        if q is not None and not 0.0 <= q <= 1.0:
+            raise ValueError(f"CalibrationSettings.scope_quantile is {q!r}: give a quantile between 0 and 1 "
+                             "(0.5: as near as the median labelled question lies to its neighbour), or None to "
+                             "let the zero-shot gates alone decide what is in scope")
+
     def as_dict(self) -> dict:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in self.__dict__.items()}
 

@@ -249,3 +249,5 @@ def test_the_labelled_questions_set_the_scope_at_their_own_nearest_neighbour_cos
     off = fit_head(LABELS, data, X, prior, settings=CalibrationSettings(scope_quantile=None))
     assert off.scope_threshold is None and not off.in_scope(near).any()
     assert off.digest != head.digest
+    with pytest.raises(ValueError, match="scope_quantile is 1.5: give a quantile between 0 and 1"):
+        CalibrationSettings(scope_quantile=1.5)
