@@ -334,19 +334,39 @@ class LLMClient:
                 name = f"{role}|{s.model}|{endpoint_identity(s.api_base)}|{kind}"
                 self._buckets[key] = PostgresWindow(self.shared_limits, name, per_minute)
             else:
-                self._buckets[key] = TokenBucket(per_minute, window=kind == "tpm")
+                self._buckets[key] = TokenBucket(per_minute)
         return self._buckets[key]
 
     async def _gate(self, role: str, settings: RoleSettings, messages: list[dict[str, Any]],
-                    max_tokens: int | None = None) -> None:
+                    max_tokens: int | None = None) -> list[tuple[Any, Any]]:
         """Wait for the role's request and token buckets and for any Retry-After pause.
-        The token bucket is charged the whole request (prompt bound + output budget)."""
-        if settings.rpm:
-            await self._bucket(role, "rpm", settings.rpm).acquire()
-        if settings.tpm:
-            await self._bucket(role, "tpm", settings.tpm).acquire(
-                prompt_token_bound(messages) + (max_tokens or settings.max_tokens))
-        await self._pause.wait()
+        The token bucket is charged the whole request (prompt bound + output budget).
+        Returns what :meth:`_settle` hands back to the buckets once the reply has come."""
+        taken: list[tuple[Any, Any]] = []
+        try:
+            if settings.rpm:
+                taken.append(await self._take(self._bucket(role, "rpm", settings.rpm), 1.0))
+            if settings.tpm:
+                taken.append(await self._take(self._bucket(role, "tpm", settings.tpm),
+                                              prompt_token_bound(messages) + (max_tokens or settings.max_tokens)))
+            await self._pause.wait()
+        except BaseException:  # cancelled while waiting: what was taken leaves the window as if answered
+            self._settle(taken)
+            raise
+        return taken
+
+    @staticmethod
+    async def _take(bucket: Any, amount: float) -> tuple[Any, Any]:
+        if isinstance(bucket, TokenBucket):
+            return bucket, await bucket.acquire(amount, until_settled=True)
+        return bucket, await bucket.acquire(amount)  # the shared window counts sends
+
+    @staticmethod
+    def _settle(taken: list[tuple[Any, Any]]) -> None:
+        """The reply (or the error) has come: the buckets date the request from now."""
+        for bucket, entry in taken:
+            if isinstance(bucket, TokenBucket) and entry is not None:
+                bucket.settle(entry)
 
     @staticmethod
     def _endpoint(settings: RoleSettings) -> dict[str, Any]:
@@ -377,10 +397,13 @@ class LLMClient:
         """One generated image as base64 PNG text (what the cache stores)."""
         import litellm
 
-        await self._gate(role, settings, messages)
-        response = await asyncio.wait_for(
-            litellm.aimage_generation(prompt=messages[-1]["content"], n=1, size=size, **self._endpoint(settings)),
-            timeout=settings.timeout_s + 5)
+        taken = await self._gate(role, settings, messages)
+        try:
+            response = await asyncio.wait_for(
+                litellm.aimage_generation(prompt=messages[-1]["content"], n=1, size=size, **self._endpoint(settings)),
+                timeout=settings.timeout_s + 5)
+        finally:
+            self._settle(taken)
         data = response.data[0]
         b64 = getattr(data, "b64_json", None) or (data.get("b64_json") if isinstance(data, dict) else None)
         url = getattr(data, "url", None) or (data.get("url") if isinstance(data, dict) else None)
@@ -404,10 +427,13 @@ class LLMClient:
                     max_tokens: int, response_format: dict | None) -> tuple[str, int, int, float | None]:
         import litellm
 
-        await self._gate(role, settings, messages, max_tokens)
-        params, _ = request_params(settings, max_tokens, response_format)
-        kwargs: dict[str, Any] = {**self._endpoint(settings), "messages": messages, "num_retries": 0, **params}
-        response = await asyncio.wait_for(litellm.acompletion(**kwargs), timeout=settings.timeout_s + 5)
+        taken = await self._gate(role, settings, messages, max_tokens)
+        try:
+            params, _ = request_params(settings, max_tokens, response_format)
+            kwargs: dict[str, Any] = {**self._endpoint(settings), "messages": messages, "num_retries": 0, **params}
+            response = await asyncio.wait_for(litellm.acompletion(**kwargs), timeout=settings.timeout_s + 5)
+        finally:
+            self._settle(taken)
         choice = response.choices[0]
         content = choice.message.content or ""
         usage = getattr(response, "usage", None)

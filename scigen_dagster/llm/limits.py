@@ -9,6 +9,7 @@ import contextlib
 import heapq
 import itertools
 import time
+from collections import deque
 from collections.abc import AsyncIterator
 from contextvars import ContextVar
 
@@ -66,19 +67,28 @@ class TokenBucket:
     next caller waits until the debt is repaid, so the average rate is the limit. A
     sliding 60 s log on top keeps every minute's total at or under ``per_minute`` (a
     single request larger than the limit goes alone, into an empty minute). Request
-    buckets (amount 1) need no log: the refill alone paces them."""
+    buckets need the log too: a full burst plus a minute of refill is ``capacity`` more
+    than the limit, which a server counting a sliding minute answers with 429s.
 
-    def __init__(self, per_minute: float, capacity: float | None = None, clock=None, window: bool = True):
+    The server counts a request when it arrives, which the client never sees: somewhere
+    between the send and the reply. So :meth:`acquire` returns the request's log entry and
+    the caller hands it to :meth:`settle` when the reply (or the error) comes; the entry
+    then dates from the reply, the latest moment the server can have counted it, and it
+    leaves the window 60 s after that. A request in flight stays in the window."""
+
+    POLL_S = 0.25  # how often a full window whose oldest request is in flight is looked at again
+
+    def __init__(self, per_minute: float, capacity: float | None = None, clock=None):
         self.per_minute = float(per_minute)
         self.rate = per_minute / 60.0
         # A small burst keeps the client from front-loading a minute's quota in one
         # second, which servers that count per second would answer with 429s.
         self.capacity = capacity if capacity is not None else max(1.0, per_minute / 60.0)
         self._clock = clock
-        self.window = window
         self.tokens = self.capacity
         self.updated = self.clock()
-        self.log: list[tuple[float, float]] = []  # (time, amount) of the last 60 s
+        self.log: deque[list] = deque()  # [time, amount, in flight] of the last 60 s, in send order
+        self._in_window = 0.0  # the sum of the log's amounts
         # asyncio locks belong to one event loop and every batch() runs its own loop.
         self._lock: asyncio.Lock | None = None
         self._lock_loop: asyncio.AbstractEventLoop | None = None
@@ -90,7 +100,10 @@ class TokenBucket:
         now = self.clock()
         self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
         self.updated = now
-        self.log = [(t, a) for t, a in self.log if now - t < 60.0]
+        while self.log and not self.log[0][2] and now - self.log[0][0] >= 60.0:
+            self._in_window -= self.log.popleft()[1]
+        if not self.log:
+            self._in_window = 0.0  # no float drift across a long run
 
     def _wait_for(self, amount: float) -> float:
         """Seconds until ``amount`` may be sent (0 when it may go now)."""
@@ -99,18 +112,25 @@ class TokenBucket:
         need = min(amount, self.capacity)
         if self.tokens < need:
             waits.append((need - self.tokens) / self.rate)
-        in_window = sum(a for _, a in self.log)
-        if self.window and self.log and in_window + amount > self.per_minute:
+        in_window = self._in_window
+        if self.log and in_window + amount > self.per_minute:
             # the earliest moment enough of the window has expired
-            freed, target = 0.0, in_window + amount - self.per_minute
-            for t, a in self.log:
-                freed += a
+            # (entries leave in send order, so an entry is gone once all before it are)
+            freed, target, latest = 0.0, in_window + amount - self.per_minute, -float("inf")
+            for t, a, in_flight in self.log:
+                if in_flight:  # it leaves no sooner than 60 s after its reply
+                    waits.append(self.POLL_S)
+                    break
+                freed, latest = freed + a, max(latest, t)
                 if freed >= target or freed >= in_window:
-                    waits.append(t + 60.0 - now)
+                    waits.append(latest + 60.0 - now)
                     break
         return max(waits)
 
-    async def acquire(self, amount: float = 1.0) -> None:
+    async def acquire(self, amount: float = 1.0, *, until_settled: bool = False) -> list:
+        """Wait until ``amount`` may be sent, charge it, and return its log entry. With
+        ``until_settled`` the entry stays in the window until it is handed to :meth:`settle`
+        (which the caller must then do, error or not); else it dates from now."""
         loop = asyncio.get_running_loop()
         if self._lock_loop is not loop:
             self._lock, self._lock_loop = asyncio.Lock(), loop
@@ -120,9 +140,15 @@ class TokenBucket:
                 wait = self._wait_for(amount)
                 if wait <= 0:
                     self.tokens -= amount  # the whole request; may go below zero (debt)
-                    self.log.append((self.clock(), amount))
-                    return
+                    entry = [self.clock(), amount, until_settled]
+                    self.log.append(entry)
+                    self._in_window += amount
+                    return entry
                 await asyncio.sleep(wait)
+
+    def settle(self, entry: list) -> None:
+        """The reply (or the error) to the request of ``entry`` has come: it dates from now."""
+        entry[0], entry[2] = self.clock(), False
 
 
 class Pause:

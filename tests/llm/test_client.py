@@ -243,6 +243,8 @@ class ModuleProxy:
 
 def test_client_rpm_matching_server_limit_avoids_429s(monkeypatch):
     """Two (virtual) minutes at the server's limit: a sliding 60 s window of 120 requests."""
+    import litellm  # noqa: F401 - its first import takes seconds, which the warped clock would count 20 times
+
     rpm, n, speed = 120, 240, 20.0
     WarpedClock(speed).install(monkeypatch, client_side=True)
     cfg = StubConfig(rate_limit_rpm=rpm, retry_after_s=1.0, responder=answer_for)

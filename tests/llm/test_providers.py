@@ -253,6 +253,69 @@ def test_token_bucket_charges_the_whole_request_and_keeps_every_minute_under_tpm
         assert sum(a for s, a in sent if t <= s < t + 60) <= 600
 
 
+def test_a_request_bucket_keeps_every_sliding_minute_at_the_limit_burst_included():
+    """A server counting a sliding minute refuses the 121st request in it. The bucket's
+    burst (2 at 120/min) plus a minute of refill would be 122: the window keeps it at 120,
+    and the pace stays the limit's."""
+    from scigen_dagster.llm.client import LLMClient
+
+    now = [0.0]
+    bucket = LLMClient({})._bucket("judge", "rpm", 120)  # the bucket the client paces requests with
+    bucket._clock, bucket.updated = (lambda: now[0]), 0.0
+    sent: list[float] = []
+
+    async def run():
+        for _ in range(300):
+            entry = await bucket.acquire(until_settled=True)
+            sent.append(now[0])
+            bucket.settle(entry)  # answered at once
+
+    async def fake_sleep(seconds):
+        now[0] += seconds
+
+    import scigen_dagster.llm.limits as limits
+
+    real = limits.asyncio.sleep
+    limits.asyncio.sleep = fake_sleep
+    try:
+        asyncio.run(run())
+    finally:
+        limits.asyncio.sleep = real
+    busiest = max(sum(t <= s < t + 60 for s in sent) for t in sent)
+    assert busiest == 120, busiest
+    assert sent[-1] <= 300 / 120 * 60, f"300 requests took {sent[-1]:.0f} s at 120/min"
+
+
+def test_a_request_in_flight_stays_in_the_window_until_60_s_after_its_reply():
+    """The server counted a request somewhere between its send and its reply: at one per
+    minute, a request sent at t=0 and answered at t=30 lets the next go at t=90, not 60."""
+    now = [0.0]
+    bucket = TokenBucket(1, clock=lambda: now[0])
+    first: list = []
+
+    async def fake_sleep(seconds):
+        now[0] += min(seconds, 1.0)  # time in steps of at most 1 s (the bucket looks again after each)
+        if now[0] >= 30 and first and first[0][2]:
+            bucket.settle(first[0])  # the reply comes at t=30 (or at the first look after it)
+
+    import scigen_dagster.llm.limits as limits
+
+    async def run():
+        first.append(await bucket.acquire(until_settled=True))
+        assert first[0][2], "in flight until settled"
+        await bucket.acquire()
+        return now[0]
+
+    real = limits.asyncio.sleep
+    limits.asyncio.sleep = fake_sleep
+    try:
+        second = asyncio.run(run())
+    finally:
+        limits.asyncio.sleep = real
+    assert 90 <= second <= 90 + 2 * bucket.POLL_S, second
+    assert not first[0][2]
+
+
 def test_the_cache_key_includes_the_endpoint(tmp_path, monkeypatch):
     base = dict(provider="openai", model="openai/m", prompt_hash="h", messages=[], params={}, seed=0)
     assert cache_key(**base, endpoint="http://a:1/v1") != cache_key(**base, endpoint="http://b:1/v1")
