@@ -345,10 +345,12 @@ class LLMClient:
         taken: list[tuple[Any, Any]] = []
         try:
             if settings.rpm:
-                taken.append(await self._take(self._bucket(role, "rpm", settings.rpm), 1.0))
+                bucket = self._bucket(role, "rpm", settings.rpm)
+                taken.append((bucket, await bucket.acquire(1.0, until_settled=True)))
             if settings.tpm:
-                taken.append(await self._take(self._bucket(role, "tpm", settings.tpm),
-                                              prompt_token_bound(messages) + (max_tokens or settings.max_tokens)))
+                bucket = self._bucket(role, "tpm", settings.tpm)
+                amount = prompt_token_bound(messages) + (max_tokens or settings.max_tokens)
+                taken.append((bucket, await bucket.acquire(amount, until_settled=True)))
             await self._pause.wait()
         except BaseException:  # cancelled while waiting: what was taken leaves the window as if answered
             self._settle(taken)
@@ -356,17 +358,10 @@ class LLMClient:
         return taken
 
     @staticmethod
-    async def _take(bucket: Any, amount: float) -> tuple[Any, Any]:
-        if isinstance(bucket, TokenBucket):
-            return bucket, await bucket.acquire(amount, until_settled=True)
-        return bucket, await bucket.acquire(amount)  # the shared window counts sends
-
-    @staticmethod
     def _settle(taken: list[tuple[Any, Any]]) -> None:
         """The reply (or the error) has come: the buckets date the request from now."""
         for bucket, entry in taken:
-            if isinstance(bucket, TokenBucket) and entry is not None:
-                bucket.settle(entry)
+            bucket.settle(entry)
 
     @staticmethod
     def _endpoint(settings: RoleSettings) -> dict[str, Any]:

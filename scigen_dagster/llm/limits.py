@@ -60,6 +60,16 @@ class Slots:
             self.release()
 
 
+class Sent:
+    """One request in a bucket's window: when it counts from, how much it took, and whether
+    its reply is still awaited (then it stays in the window)."""
+
+    __slots__ = ("t", "amount", "in_flight")
+
+    def __init__(self, t: float, amount: float, in_flight: bool):
+        self.t, self.amount, self.in_flight = t, amount, in_flight
+
+
 class TokenBucket:
     """Refills ``per_minute`` units per minute up to a burst of ``capacity``.
 
@@ -87,7 +97,7 @@ class TokenBucket:
         self._clock = clock
         self.tokens = self.capacity
         self.updated = self.clock()
-        self.log: deque[list] = deque()  # [time, amount, in flight] of the last 60 s, in send order
+        self.log: deque[Sent] = deque()  # the requests of the last 60 s, in send order
         self._in_window = 0.0  # the sum of the log's amounts
         # asyncio locks belong to one event loop and every batch() runs its own loop.
         self._lock: asyncio.Lock | None = None
@@ -100,8 +110,8 @@ class TokenBucket:
         now = self.clock()
         self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
         self.updated = now
-        while self.log and not self.log[0][2] and now - self.log[0][0] >= 60.0:
-            self._in_window -= self.log.popleft()[1]
+        while self.log and not self.log[0].in_flight and now - self.log[0].t >= 60.0:
+            self._in_window -= self.log.popleft().amount
         if not self.log:
             self._in_window = 0.0  # no float drift across a long run
 
@@ -117,17 +127,17 @@ class TokenBucket:
             # the earliest moment enough of the window has expired
             # (entries leave in send order, so an entry is gone once all before it are)
             freed, target, latest = 0.0, in_window + amount - self.per_minute, -float("inf")
-            for t, a, in_flight in self.log:
-                if in_flight:  # it leaves no sooner than 60 s after its reply
+            for sent in self.log:
+                if sent.in_flight:  # it leaves no sooner than 60 s after its reply
                     waits.append(self.POLL_S)
                     break
-                freed, latest = freed + a, max(latest, t)
+                freed, latest = freed + sent.amount, max(latest, sent.t)
                 if freed >= target or freed >= in_window:
                     waits.append(latest + 60.0 - now)
                     break
         return max(waits)
 
-    async def acquire(self, amount: float = 1.0, *, until_settled: bool = False) -> list:
+    async def acquire(self, amount: float = 1.0, *, until_settled: bool = False) -> Sent:
         """Wait until ``amount`` may be sent, charge it, and return its log entry. With
         ``until_settled`` the entry stays in the window until it is handed to :meth:`settle`
         (which the caller must then do, error or not); else it dates from now."""
@@ -140,15 +150,15 @@ class TokenBucket:
                 wait = self._wait_for(amount)
                 if wait <= 0:
                     self.tokens -= amount  # the whole request; may go below zero (debt)
-                    entry = [self.clock(), amount, until_settled]
+                    entry = Sent(self.clock(), amount, until_settled)
                     self.log.append(entry)
                     self._in_window += amount
                     return entry
                 await asyncio.sleep(wait)
 
-    def settle(self, entry: list) -> None:
+    def settle(self, entry: Sent) -> None:
         """The reply (or the error) to the request of ``entry`` has come: it dates from now."""
-        entry[0], entry[2] = self.clock(), False
+        entry.t, entry.in_flight = self.clock(), False
 
 
 class Pause:

@@ -138,6 +138,12 @@ class PostgresWindow:
                 return max(0.01, t + 60.0 - now)
         return max(0.01, log[-1][0] + 60.0 - now)
 
-    async def acquire(self, amount: float = 1.0) -> None:
+    async def acquire(self, amount: float = 1.0, *, until_settled: bool = False) -> None:
+        """Wait until ``amount`` may be sent and take it. The shared window dates every
+        request from its send, whatever ``until_settled`` says (its rows are written before
+        the request goes), so there is nothing for :meth:`settle` to do."""
         while (wait := await asyncio.to_thread(self.try_take, amount)) > 0:
             await asyncio.sleep(wait)
+
+    def settle(self, entry: None) -> None:
+        """Nothing to do: see :meth:`acquire`."""

@@ -7,6 +7,7 @@ printed by test_every_role_on_every_provider."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 
@@ -222,6 +223,19 @@ def test_unknown_price_is_cost_unknown_and_refused_under_a_budget(emu):
     assert llm.role("judge").settings("judge", llm.prices).output_usd_per_mtok == 3.0
 
 
+@contextlib.contextmanager
+def _limits_sleep(fake_sleep):
+    """The limits module's asyncio.sleep replaced by ``fake_sleep`` (which moves a fake clock)."""
+    import scigen_dagster.llm.limits as limits
+
+    real = limits.asyncio.sleep
+    limits.asyncio.sleep = fake_sleep
+    try:
+        yield
+    finally:
+        limits.asyncio.sleep = real
+
+
 def test_token_bucket_charges_the_whole_request_and_keeps_every_minute_under_tpm():
     now = [0.0]
     bucket = TokenBucket(600, clock=lambda: now[0])
@@ -235,11 +249,7 @@ def test_token_bucket_charges_the_whole_request_and_keeps_every_minute_under_tpm
     async def fake_sleep(seconds):
         now[0] += seconds
 
-    import scigen_dagster.llm.limits as limits
-
-    real = limits.asyncio.sleep
-    limits.asyncio.sleep = fake_sleep
-    try:
+    with _limits_sleep(fake_sleep):
         asyncio.run(run())
         big = TokenBucket(600, clock=lambda: now[0])
         asyncio.run(big.acquire(2500))
@@ -247,8 +257,6 @@ def test_token_bucket_charges_the_whole_request_and_keeps_every_minute_under_tpm
         t0 = now[0]
         asyncio.run(big.acquire(10))
         assert now[0] - t0 >= 60, "the next caller waits out the debt"
-    finally:
-        limits.asyncio.sleep = real
     for t, _ in sent:
         assert sum(a for s, a in sent if t <= s < t + 60) <= 600
 
@@ -273,14 +281,8 @@ def test_a_request_bucket_keeps_every_sliding_minute_at_the_limit_burst_included
     async def fake_sleep(seconds):
         now[0] += seconds
 
-    import scigen_dagster.llm.limits as limits
-
-    real = limits.asyncio.sleep
-    limits.asyncio.sleep = fake_sleep
-    try:
+    with _limits_sleep(fake_sleep):
         asyncio.run(run())
-    finally:
-        limits.asyncio.sleep = real
     busiest = max(sum(t <= s < t + 60 for s in sent) for t in sent)
     assert busiest == 120, busiest
     assert sent[-1] <= 300 / 120 * 60, f"300 requests took {sent[-1]:.0f} s at 120/min"
@@ -295,25 +297,19 @@ def test_a_request_in_flight_stays_in_the_window_until_60_s_after_its_reply():
 
     async def fake_sleep(seconds):
         now[0] += min(seconds, 1.0)  # time in steps of at most 1 s (the bucket looks again after each)
-        if now[0] >= 30 and first and first[0][2]:
+        if now[0] >= 30 and first and first[0].in_flight:
             bucket.settle(first[0])  # the reply comes at t=30 (or at the first look after it)
-
-    import scigen_dagster.llm.limits as limits
 
     async def run():
         first.append(await bucket.acquire(until_settled=True))
-        assert first[0][2], "in flight until settled"
+        assert first[0].in_flight, "in flight until settled"
         await bucket.acquire()
         return now[0]
 
-    real = limits.asyncio.sleep
-    limits.asyncio.sleep = fake_sleep
-    try:
+    with _limits_sleep(fake_sleep):
         second = asyncio.run(run())
-    finally:
-        limits.asyncio.sleep = real
     assert 90 <= second <= 90 + 2 * bucket.POLL_S, second
-    assert not first[0][2]
+    assert not first[0].in_flight
 
 
 def test_the_cache_key_includes_the_endpoint(tmp_path, monkeypatch):
