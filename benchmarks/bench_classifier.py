@@ -43,6 +43,7 @@ sys.path.insert(0, str(REPO_ROOT))
 import numpy as np  # noqa: E402
 
 from scigen_dagster.engines.calibrated import LabelledSet, stratified_folds  # noqa: E402
+from scigen_dagster.engines.calibrated import subject_of_label as subject_of  # noqa: E402  (one rule for the subject)
 from scigen_dagster.engines.classifier import (  # noqa: E402
     DEFAULT_MAX_SEQ_LENGTH,
     DEFAULT_MIN_SCORE,
@@ -53,10 +54,6 @@ from scigen_dagster.taxonomy import UNCLASSIFIABLE  # noqa: E402
 # A worktree outside the project folder points SCIGEN_DEV_DATA at the shared split (as the tests do).
 DEFAULT_DATA = Path(os.environ.get("SCIGEN_DEV_DATA", REPO_ROOT.parent / "shared" / "data" / "scigenbench-dev")) / "scigen.json"
 GOALS = {"type_top1": 0.65, "subject_top1": 0.85, "universal_type_min": 0.4}
-
-
-def subject_of(label: str) -> str:
-    return label.split(" - ", 1)[0] if " - " in label else label
 
 
 def load_items(path: Path) -> list[dict]:

@@ -45,7 +45,8 @@ from scipy import sparse
 from scipy.linalg import solve_triangular
 from scipy.optimize import minimize
 
-__all__ = ["CalibratedHead", "CalibrationSettings", "LabelledSet", "fit_head", "stratified_folds"]
+__all__ = ["CalibratedHead", "CalibrationSettings", "LabelledSet", "fit_head", "stratified_folds",
+           "subject_of_label", "subjects_of"]
 
 
 @dataclass(frozen=True)
@@ -237,13 +238,18 @@ def _criterion(log_scores: np.ndarray, y: np.ndarray) -> float:
 # --------------------------------------------------------------------------- the subject blend
 
 
+def subject_of_label(label: str) -> str:
+    """The subject of a "<Subject> - <Type>" label; a label without " - " is its own subject."""
+    return label.split(" - ", 1)[0] if " - " in label else label
+
+
 def subjects_of(labels: Sequence[str]) -> tuple[tuple[str, ...], np.ndarray]:
-    """The subjects of ``labels`` ("<Subject> - <Type>"; a label without " - " is its own
-    subject) in order of first appearance, and the subject index of each label."""
+    """The subjects of ``labels`` (:func:`subject_of_label`) in order of first appearance,
+    and the subject index of each label."""
     names: list[str] = []
     index = []
     for label in labels:
-        subject = label.split(" - ", 1)[0] if " - " in label else label
+        subject = subject_of_label(label)
         if subject not in names:
             names.append(subject)
         index.append(names.index(subject))
